@@ -174,3 +174,15 @@ def lookup(name: str) -> Field | None:
     if name.startswith("${") and name.endswith("}"):
         name = name[2:-1]
     return BY_TOKEN.get(name) or BY_COLUMN.get(name)
+
+
+def vpc_schema() -> pa.Schema:
+    """Every VPC field as a column, in AWS's table order: the lake's record schema."""
+    return pa.schema([pa.field(f.column, f.arrow_type) for f in VPC_FIELDS])
+
+
+def tgw_schema() -> pa.Schema:
+    """Every field a Transit Gateway record can have, in the TGW default format's order."""
+    from vpcflow.records.formats import TGW_DEFAULT_FORMAT, LogFormat
+
+    return LogFormat.parse(TGW_DEFAULT_FORMAT).schema

@@ -1,0 +1,73 @@
+"""CloudWatch Logs shapes of flow log records.
+
+- Subscription payloads: gzip JSON `{"messageType": "DATA_MESSAGE", "logGroup", "logStream",
+  "logEvents": [{"id", "timestamp", "message"}]}`, one record a message, no header (flowlogs.md §5.1).
+  Several payloads may be concatenated (as Firehose delivers them); CONTROL_MESSAGE payloads carry
+  no records. Errors name the event by its position: line N is the N-th event of the input.
+- Exports (`aws logs` export to S3): an ISO-8601 timestamp, a space, the record; handled by the text
+  reader with a leading column (see detect.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from vpcflow.errors import InputError
+from vpcflow.records.formats import LogFormat, resolve_format
+from vpcflow.records.text_codec import TextLayout
+
+EVENTS_PER_BLOCK = 50_000
+
+
+def payload_layout(log_format: str | LogFormat | None) -> tuple[LogFormat, TextLayout]:
+    fmt = resolve_format(log_format)
+    return fmt, TextLayout(fmt)
+
+
+def iter_payloads(payload: bytes, name: str) -> Iterator[dict]:
+    text = payload.decode("utf-8", "replace")
+    decoder = json.JSONDecoder()
+    pos = 0
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            return
+        try:
+            obj, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"subscription payload is not valid JSON: {exc.msg} (character {exc.pos})", source=name) from None
+        if not isinstance(obj, dict):
+            raise InputError("subscription payload: expected a JSON object with logEvents", source=name)
+        yield obj
+
+
+def payload_blocks(payload: bytes, name: str) -> Iterator[tuple[bytes, int]]:
+    """Blocks of record lines from the payload's events, numbered by event position (1-based)."""
+    lines: list[str] = []
+    first = 1
+    for obj in iter_payloads(payload, name):
+        if obj.get("messageType") == "CONTROL_MESSAGE":
+            continue
+        events = obj.get("logEvents")
+        if not isinstance(events, list):
+            raise InputError("subscription payload has no logEvents list", source=name)
+        for event in events:
+            message = event.get("message", "") if isinstance(event, dict) else ""
+            lines.append(str(message).replace("\n", " "))
+            if len(lines) >= EVENTS_PER_BLOCK:
+                yield ("\n".join(lines) + "\n").encode(), first
+                first += len(lines)
+                lines = []
+    if lines:
+        yield ("\n".join(lines) + "\n").encode(), first
+
+
+def stream_name(interface_id: str, traffic_type: str = "ALL") -> str:
+    """Log stream name of an interface: real payloads show `eni-<id>-all` (flowlogs.md §5.1, §10.4).
+
+    AWS does not document the suffix for ACCEPT-only or REJECT-only flow logs; we choose `-accept`
+    and `-reject` by analogy, and a combined stream (several flow logs into one group) is `-all`.
+    """
+    return f"{interface_id}-{traffic_type.lower()}"

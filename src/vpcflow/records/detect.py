@@ -1,0 +1,106 @@
+"""What kind of flow log input a file is, from its first bytes: the reader never asks the user.
+
+Kinds: AWS Parquet delivery (`PAR1`), CloudWatch Logs subscription payloads (gzip JSON with
+`logEvents`), CloudWatch Logs exports (ISO-8601 timestamp, a space, the record), S3 text files
+(header line first, plain or gzip), and header-less records (CloudWatch Logs messages).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+from vpcflow.errors import InputError
+from vpcflow.records.catalog import BY_TOKEN
+from vpcflow.records.formats import LogFormat, resolve_format
+from vpcflow.records.text_codec import TextLayout
+
+GZIP_MAGIC = b"\x1f\x8b"
+PARQUET_MAGIC = b"PAR1"
+ISO_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})$")
+_HEADER_WORD = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+class Kind(enum.StrEnum):
+    text = "text"  # S3 text file with its header line
+    records = "records"  # header-less records, as in CloudWatch Logs messages
+    cloudwatch_export = "cloudwatch-export"
+    subscription = "subscription"  # CloudWatch Logs subscription payload (gzip JSON)
+    parquet = "parquet"
+
+
+@dataclass(frozen=True)
+class TextPlan:
+    """How to read a text input: its kind, its columns, and the line its records start on."""
+
+    kind: Kind
+    layout: TextLayout
+    first_line: int  # 1-based line of the first record (2 after a header)
+    header_bytes: int  # bytes to skip before the first record
+
+
+def looks_binary(head: bytes) -> bool:
+    if b"\x00" in head:
+        return True
+    sample = head[:4096]
+    if not sample:
+        return False
+    odd = sum(1 for b in sample if b > 126 or (b < 32 and b not in (9, 10, 13)))
+    return odd / len(sample) > 0.10
+
+
+def plan_text(head: bytes, source: str, log_format: str | LogFormat | None) -> TextPlan:
+    """Decide the layout of a text input from its first (decompressed) bytes."""
+    if not head.strip():
+        raise InputError("empty file: no header line and no records", source=source)
+    if looks_binary(head):
+        raise InputError("binary data, not flow log text (is it compressed or Parquet under another name?)", source=source)
+    newline = head.find(b"\n")
+    first = head if newline < 0 else head[:newline]
+    line = first.decode("utf-8", "replace").strip()
+    words = line.split()
+
+    header = _header_format(words, source)
+    if header is not None:
+        skip = len(head) if newline < 0 else newline + 1
+        return TextPlan(Kind.text, TextLayout(header), 2, skip)
+
+    fmt = resolve_format(log_format)
+    if words and ISO_TIMESTAMP.match(words[0]):
+        return TextPlan(Kind.cloudwatch_export, TextLayout(fmt, ("_event_timestamp",)), 1, 0)
+    _check_headerless(head, fmt, source)
+    return TextPlan(Kind.records, TextLayout(fmt), 1, 0)
+
+
+def _header_format(words: list[str], source: str) -> LogFormat | None:
+    """The header's format; None when the line is a record; an error for a header with unknown names."""
+    if not words or not all(_HEADER_WORD.match(w) for w in words):
+        return None
+    known = [w for w in words if w in BY_TOKEN]
+    if len(known) == len(words):
+        return LogFormat.parse(" ".join(words))
+    if len(known) * 2 >= len(words):  # mostly field names: a header with a typo, not a record
+        unknown = next(w for w in words if w not in BY_TOKEN)
+        try:
+            LogFormat.parse(unknown)
+        except Exception as exc:  # the FormatError names close matches
+            raise InputError(f"header line: {exc}", source=source, line=1) from None
+    return None
+
+
+def _check_headerless(head: bytes, fmt: LogFormat, source: str) -> None:
+    """A header-less input whose first records all have another field count has the wrong format."""
+    lines = [ln for ln in head.split(b"\n")[:-1] if ln.strip()][:5]
+    if not lines:
+        return
+    counts = [len(ln.split()) for ln in lines]
+    if any(c == len(fmt) for c in counts):
+        return
+    raise InputError(
+        f"no header line, and the records have {counts[0]} fields where the log format has {len(fmt)} "
+        f"({'default format' if fmt == LogFormat.default() else 'custom format'}); "
+        "pass --log-format with the flow log's format (aws ec2 describe-flow-logs shows it)",
+        source=source,
+        line=1,
+    )

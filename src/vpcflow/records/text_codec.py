@@ -1,0 +1,258 @@
+"""Space-separated flow log text, one block of whole lines at a time, into typed Arrow columns.
+
+Three paths, fastest first, so that clean data pays nothing for the checks damaged data needs:
+1. fast: pyarrow's CSV parser straight into the catalog types, '-' as null; rows with the wrong
+   field count are set aside by the parser; enumerated fields are checked on their distinct values.
+2. medium (only for a block whose fast parse failed): every column as text, lines with bytes AWS
+   never writes (non-ASCII, control characters) set aside, then each column checked with vectorised
+   kernels (digits, ranges, allowed values) and the good rows cast.
+3. whitespace repair: AWS's own documentation shows a record with a double space (flowlogs.md §9.5),
+   so a block whose misfit rows would fit once runs of blanks are folded is parsed again folded.
+Line numbers are physical lines of the input, 1-based, so errors point at the line in an editor.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from vpcflow.records.badrecords import BadRecord
+from vpcflow.records.catalog import Field
+from vpcflow.records.formats import LogFormat
+
+_INT_LIMITS = {"int32": 2**31 - 1, "int64": 2**63 - 1}
+_BLANKS = re.compile(rb"[ \t]+")
+_EDGE_BLANKS = re.compile(rb"(?m)^ +| +(?=\r?$)")
+
+
+@dataclass(frozen=True)
+class TextLayout:
+    """The columns of one text input: the record format, after optional leading columns.
+
+    `leading` names columns that precede the record on each line (a CloudWatch Logs export puts the
+    event timestamp first); they are parsed as text and dropped from the output.
+    """
+
+    fmt: LogFormat
+    leading: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> list[str]:
+        return [*self.leading, *self.fmt.columns]
+
+    @property
+    def fields(self) -> list[Field | None]:
+        return [None] * len(self.leading) + list(self.fmt.fields)
+
+    def types(self, as_text: bool = False) -> dict[str, pa.DataType]:
+        return {
+            name: (pa.string() if as_text or f is None else f.arrow_type)
+            for name, f in zip(self.names, self.fields, strict=True)
+        }
+
+
+@dataclass
+class BlockResult:
+    batch: pa.RecordBatch  # good rows, in input order, with the format's columns and types
+    bad: list[BadRecord]  # bad lines, in input order
+    good_lines: np.ndarray | None = None  # absolute line of each good row (computed only if bad)
+
+    def good_before(self, line: int) -> pa.RecordBatch:
+        """The good rows that come before `line` (for `fail`: what was read before the first error)."""
+        if self.good_lines is None:
+            return self.batch
+        return self.batch.slice(0, int(np.searchsorted(self.good_lines, line)))
+
+
+def parse_block(block: bytes, layout: TextLayout, source: str, first_line: int) -> BlockResult:
+    """Parse whole lines (`block` ends at a line end) whose first line is `first_line` of `source`."""
+    if not block.isascii():  # AWS writes ASCII only; anything else goes to the careful path
+        return _parse_damaged(block, layout, source, first_line)
+    misfits: list[tuple[int, str]] = []
+    try:
+        table = _read(block, layout, misfits, as_text=False)
+        if misfits and _fold_would_help(misfits):
+            block, misfits = _fold_blanks(block), []
+            table = _read(block, layout, misfits, as_text=False)
+        bad_rows = _check_values(table, layout, typed=True)
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return _parse_damaged(block, layout, source, first_line)
+    if not misfits and not bad_rows:
+        return BlockResult(_to_batch(table, layout), [])
+    return _split(block, table, layout, source, first_line, misfits, bad_rows, [])
+
+
+def _read(block: bytes, layout: TextLayout, misfits: list, *, as_text: bool) -> pa.Table:
+    def on_misfit(row) -> str:
+        misfits.append((row.number, row.text))
+        return "skip"
+
+    return pacsv.read_csv(
+        pa.py_buffer(block),
+        read_options=pacsv.ReadOptions(column_names=layout.names, use_threads=False, block_size=1 << 26),
+        parse_options=pacsv.ParseOptions(
+            delimiter=" ",
+            quote_char=False,
+            double_quote=False,
+            escape_char=False,
+            newlines_in_values=False,
+            ignore_empty_lines=True,
+            invalid_row_handler=on_misfit,
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types=layout.types(as_text), null_values=["-"], strings_can_be_null=True
+        ),
+    )
+
+
+def _fold_would_help(misfits: list[tuple[int, str]]) -> bool:
+    return any("  " in text or "\t" in text or text.startswith(" ") or text.endswith(" ") for _, text in misfits)
+
+
+def _fold_blanks(block: bytes) -> bytes:
+    return _EDGE_BLANKS.sub(b"", _BLANKS.sub(b" ", block))
+
+
+def _check_values(table: pa.Table, layout: TextLayout, *, typed: bool) -> dict[int, tuple[str, str]]:
+    """Rows whose values AWS never writes: {row index: (column, reason)}, first failing column wins."""
+    bad: dict[int, tuple[str, str]] = {}
+    for name, f in zip(layout.names, layout.fields, strict=True):
+        if f is None:
+            continue
+        column = table.column(name)
+        if f.is_numeric:
+            for index, reason in _numeric_problems(column, f, typed).items():
+                bad.setdefault(index, (name, reason))
+        if f.strict and f.values:
+            for index, reason in _value_problems(column, f).items():
+                bad.setdefault(index, (name, reason))
+    return bad
+
+
+def _numeric_problems(column: pa.ChunkedArray, f: Field, typed: bool) -> dict[int, str]:
+    if typed:  # the parser already proved these are integers of the right width
+        low = pc.min(column).as_py()
+        if low is None or low >= 0:
+            return {}
+        mask = pc.less(column, 0)
+        return {i: f"negative value for {f.token}" for i in _true_rows(mask)}
+    digits = pc.match_substring_regex(column, r"^[0-9]{1,19}$")
+    problems = {i: f"expected a whole number, found {_value(column, i)!r}" for i in _true_rows(pc.invert(digits))}
+    ok = pc.fill_null(digits, True)
+    as_int = pc.cast(pc.if_else(ok, pc.utf8_slice_codeunits(column, 0, 18), None), pa.int64())
+    big = pc.and_(ok, pc.or_(pc.greater(pc.utf8_length(column), 18), pc.greater(as_int, _INT_LIMITS[f.kind])))
+    for i in _true_rows(big):
+        problems.setdefault(i, f"{_value(column, i)} is too large for {f.token} ({f.kind})")
+    return problems
+
+
+def _value_problems(column: pa.ChunkedArray, f: Field) -> dict[int, str]:
+    distinct = pc.unique(column)
+    allowed = pa.array(f.values).cast(column.type) if f.is_numeric else pa.array(f.values)
+    if not pc.any(_outside(distinct, allowed)).as_py():
+        return {}
+    mask = _outside(column, allowed)
+    shown = ", ".join(f.values)
+    return {i: f"unknown value {_value(column, i)!r} (AWS writes {shown} or -)" for i in _true_rows(mask)}
+
+
+def _outside(values, allowed):
+    """True where a value is present and not allowed ('-', i.e. null, is always allowed)."""
+    return pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, allowed)))
+
+
+def _true_rows(mask) -> list[int]:
+    mask = pc.fill_null(mask, False)
+    if isinstance(mask, pa.ChunkedArray):
+        mask = mask.combine_chunks()
+    return np.flatnonzero(mask.to_numpy(zero_copy_only=False)).tolist()
+
+
+def _value(column: pa.ChunkedArray, index: int):
+    return column[index].as_py()
+
+
+def _parse_damaged(block: bytes, layout: TextLayout, source: str, first_line: int) -> BlockResult:
+    """The medium path: set aside non-text lines, parse as text, check every column, cast."""
+    starts, ends = _line_bounds(block)
+    data = np.frombuffer(block, dtype=np.uint8)
+    odd = (data > 126) | ((data < 32) & (data != 10) & (data != 13) & (data != 9))
+    binary_lines: list[BadRecord] = []
+    if odd.any():
+        rel = np.unique(np.searchsorted(ends, np.flatnonzero(odd)))
+        pieces, last = [], 0
+        for r in rel.tolist():
+            text = block[starts[r] : ends[r]]
+            binary_lines.append(BadRecord(source, first_line + r, None, "bytes AWS never writes (binary or non-ASCII text)", text))
+            pieces += [block[last : starts[r]]]
+            last = ends[r]
+        block = b"".join(pieces) + block[last:]  # the line becomes empty; numbering is kept
+    misfits: list[tuple[int, str]] = []
+    table = _read(block, layout, misfits, as_text=True)
+    if misfits and _fold_would_help(misfits):
+        block, misfits = _fold_blanks(block), []
+        table = _read(block, layout, misfits, as_text=True)
+    bad_rows = _check_values(table, layout, typed=False)
+    return _split(block, table, layout, source, first_line, misfits, bad_rows, binary_lines)
+
+
+def _split(block, table, layout, source, first_line, misfits, bad_rows, extra_bad) -> BlockResult:
+    expected = len(layout.names)
+    bad = list(extra_bad)
+    for number, text in misfits:
+        found = len(text.split(" ")) if text else 0
+        bad.append(
+            BadRecord(source, first_line + number - 1, None, f"expected {expected} fields, found {found}", text.encode())
+        )
+    row_lines = _row_lines(block, first_line, {n for n, _ in misfits})
+    if bad_rows:
+        starts, ends = _line_bounds(block)
+        for index, (column, reason) in bad_rows.items():
+            line = int(row_lines[index])
+            rel = line - first_line
+            bad.append(BadRecord(source, line, column.replace("_", "-"), reason, block[starts[rel] : ends[rel]]))
+        keep = np.ones(table.num_rows, dtype=bool)
+        keep[list(bad_rows)] = False
+        table = table.filter(pa.array(keep))
+        row_lines = row_lines[keep]
+    bad.sort(key=lambda b: b.line or 0)
+    return BlockResult(_to_batch(table, layout), bad, row_lines)
+
+
+def _line_bounds(block: bytes) -> tuple[np.ndarray, np.ndarray]:
+    data = np.frombuffer(block, dtype=np.uint8)
+    newlines = np.flatnonzero(data == 10)
+    starts = np.concatenate(([0], newlines + 1))
+    ends = np.concatenate((newlines, [len(data)]))
+    if starts[-1] == len(data):  # the block ends with a newline: no line after it
+        starts, ends = starts[:-1], ends[:-1]
+    return starts, ends
+
+
+def _row_lines(block: bytes, first_line: int, misfit_numbers: set[int]) -> np.ndarray:
+    """Absolute line number of each parsed row: non-empty lines the parser did not set aside."""
+    starts, ends = _line_bounds(block)
+    data = np.frombuffer(block, dtype=np.uint8)
+    lengths = ends - starts
+    only_cr = (lengths == 1) & (data[np.minimum(starts, len(data) - 1)] == 13) if len(data) else lengths < 0
+    numbers = np.arange(1, len(starts) + 1)
+    keep = (lengths > 0) & ~only_cr
+    if misfit_numbers:
+        keep &= ~np.isin(numbers, np.fromiter(misfit_numbers, dtype=np.int64))
+    return numbers[keep] + (first_line - 1)
+
+
+def _to_batch(table: pa.Table, layout: TextLayout) -> pa.RecordBatch:
+    if layout.leading:
+        table = table.drop_columns(list(layout.leading))
+    schema = layout.fmt.schema
+    if table.schema != schema:
+        table = table.cast(schema)
+    table = table.combine_chunks()
+    batches = table.to_batches()
+    return batches[0] if batches else pa.RecordBatch.from_pylist([], schema=schema)
