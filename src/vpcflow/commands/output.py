@@ -76,8 +76,10 @@ def _table(batches: Iterable[pa.RecordBatch], out: IO[str], title: str | None) -
     for batch in batches:
         if table is None:
             table = Table(title=title, show_lines=False, header_style="bold")
+            widths = _widths(batch)
             for name in batch.schema.names:
-                table.add_column(name, no_wrap=True)
+                # short columns (ids, numbers) never wrap; long prose columns do
+                table.add_column(name, no_wrap=widths[name] <= 40, min_width=min(widths[name], 40))
         for row in _rows(batch):
             if rows < TABLE_ROW_LIMIT:
                 table.add_row(*row)
@@ -89,6 +91,14 @@ def _table(batches: Iterable[pa.RecordBatch], out: IO[str], title: str | None) -
     if rows > TABLE_ROW_LIMIT:
         out.write(f"... {rows - TABLE_ROW_LIMIT} more rows (use --output json or csv for all)\n")
     return rows
+
+
+def _widths(batch: pa.RecordBatch) -> dict[str, int]:
+    sample = batch.slice(0, 200).to_pylist()
+    return {
+        name: max([len(name)] + [len("-" if row[name] is None else str(row[name])) for row in sample])
+        for name in batch.schema.names
+    }
 
 
 def _rows(batch: pa.RecordBatch) -> Iterator[list[str]]:

@@ -43,6 +43,15 @@ def iter_payloads(payload: bytes, name: str) -> Iterator[dict]:
         yield obj
 
 
+def is_payload(payload: bytes) -> bool:
+    """Whether the bytes are CloudWatch Logs subscription JSON (else they are text that starts with '{')."""
+    try:
+        first = next(iter_payloads(payload, "<payload>"))
+    except (InputError, StopIteration):
+        return False
+    return "logEvents" in first or "messageType" in first
+
+
 def payload_blocks(payload: bytes, name: str) -> Iterator[tuple[bytes, int]]:
     """Blocks of record lines from the payload's events, numbered by event position (1-based)."""
     lines: list[str] = []

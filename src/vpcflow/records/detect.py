@@ -41,8 +41,7 @@ class TextPlan:
 
 
 def looks_binary(head: bytes) -> bool:
-    if b"\x00" in head:
-        return True
+    """Mostly non-text bytes: a binary file. A few odd bytes are bad lines among good ones."""
     sample = head[:4096]
     if not sample:
         return False

@@ -88,10 +88,11 @@ def open_flow_log(source: Source, log_format: str | LogFormat | None = None, nam
     raw = _open_raw(source, name)
     magic = raw.read(4)
     if magic == PARQUET_MAGIC:
-        raw.close()
         path = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
         if path is None:
             source.seek(0)
+        else:
+            raw.close()
         fmt = parquet_codec.format_of(path or source, name)
         return FlowLogInput(name, Kind.parquet, fmt, None if path else source, _path=path)
     stream = _decompressing(raw, magic, source, name)
@@ -99,8 +100,10 @@ def open_flow_log(source: Source, log_format: str | LogFormat | None = None, nam
     if head.lstrip()[:1] == b"{":
         payload = head + _read_rest(stream, name)
         stream.close()
-        fmt, layout = cwlogs.payload_layout(log_format)
-        return FlowLogInput(name, Kind.subscription, fmt, _payload=payload, _layout=layout)
+        if cwlogs.is_payload(payload):
+            fmt, layout = cwlogs.payload_layout(log_format)
+            return FlowLogInput(name, Kind.subscription, fmt, _payload=payload, _layout=layout)
+        stream, head = io.BytesIO(payload[len(head) :]), head  # text that merely starts with '{'
     plan = plan_text(head, name, log_format)
     return FlowLogInput(
         name, plan.kind, plan.layout.fmt, stream, head[plan.header_bytes :], plan.layout, plan.first_line
@@ -117,25 +120,27 @@ def read_batches(
     quarantine: Quarantine | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Stream one input's records as batches with the input's own columns (Athena names, typed)."""
-    if quarantine is None and quarantine_dir is not None:
-        quarantine = Quarantine(quarantine_dir)
     flow = open_flow_log(source, log_format)
-    try:
-        yield from flow.batches(on_error, stats, quarantine)
-    finally:
-        flow.close()
-        if quarantine is not None and quarantine_dir is not None:
-            quarantine.close()
+    yield from _read_flow(flow, on_error, quarantine_dir, stats, quarantine)
 
 
 def read_table(source: Source, **options) -> pa.Table:
     """All of one input's records in one table (small inputs; stream big ones with read_batches)."""
     flow = open_flow_log(source, options.pop("log_format", None))
+    batches = list(_read_flow(flow, **options))
+    return pa.Table.from_batches(batches, schema=flow.format.schema)
+
+
+def _read_flow(flow, on_error=OnError.fail, quarantine_dir=None, stats=None, quarantine=None):
+    own_quarantine = quarantine is None and quarantine_dir is not None
+    if own_quarantine:
+        quarantine = Quarantine(quarantine_dir)
     try:
-        batches = list(flow.batches(**options))
+        yield from flow.batches(on_error, stats, quarantine)
     finally:
         flow.close()
-    return pa.Table.from_batches(batches, schema=flow.format.schema)
+        if own_quarantine:
+            quarantine.close()
 
 
 def read_many(sources: Iterable[Source], **options) -> Iterator[tuple[FlowLogInput, pa.RecordBatch]]:

@@ -71,7 +71,7 @@ class BlockResult:
 
 def parse_block(block: bytes, layout: TextLayout, source: str, first_line: int) -> BlockResult:
     """Parse whole lines (`block` ends at a line end) whose first line is `first_line` of `source`."""
-    if not block.isascii():  # AWS writes ASCII only; anything else goes to the careful path
+    if not _plain_text(block):  # AWS writes printable ASCII only; anything else takes the careful path
         return _parse_damaged(block, layout, source, first_line)
     misfits: list[tuple[int, str]] = []
     try:
@@ -85,6 +85,13 @@ def parse_block(block: bytes, layout: TextLayout, source: str, first_line: int) 
     if not misfits and not bad_rows:
         return BlockResult(_to_batch(table, layout), [])
     return _split(block, table, layout, source, first_line, misfits, bad_rows, [])
+
+
+def _plain_text(block: bytes) -> bool:
+    """Printable ASCII and newlines only (a cheap test: ~5% of the parse time)."""
+    if not block.isascii():
+        return False
+    return int(np.count_nonzero(np.frombuffer(block, dtype=np.uint8) < 32)) == block.count(b"\n")
 
 
 def _read(block: bytes, layout: TextLayout, misfits: list, *, as_text: bool) -> pa.Table:
@@ -182,6 +189,10 @@ def _parse_damaged(block: bytes, layout: TextLayout, source: str, first_line: in
     starts, ends = _line_bounds(block)
     data = np.frombuffer(block, dtype=np.uint8)
     odd = (data > 126) | ((data < 32) & (data != 10) & (data != 13) & (data != 9))
+    # A carriage return not ending a line would be a line break to the CSV parser but not to us.
+    lone_cr = np.flatnonzero(data == 13)
+    lone_cr = lone_cr[(lone_cr + 1 >= len(data)) | (data[np.minimum(lone_cr + 1, len(data) - 1)] != 10)]
+    odd[lone_cr] = True
     binary_lines: list[BadRecord] = []
     if odd.any():
         rel = np.unique(np.searchsorted(ends, np.flatnonzero(odd)))

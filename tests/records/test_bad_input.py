@@ -1,0 +1,117 @@
+"""Bad input: each kind gets a clear error naming file, line and field; good records are never lost."""
+
+import gzip
+
+import pytest
+
+from vpcflow.errors import InputError, RecordError
+from vpcflow.records.badrecords import ReadStats
+from vpcflow.records.reader import read_table
+
+HEADER = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+GOOD = "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK"
+
+# (bad line, the line it is on, the field named, words in the message)
+BAD_RECORDS = [
+    ("2 123456789010 eni-1 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 ACCEPT OK", None, "expected 14 fields, found 13"),
+    ("2 123456789010 eni-1 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK extra", None, "found 15"),
+    ("2 123456789010 eni-1 172.31.16.139 172.31.16.21 http 22 6 20 4249 1418530010 1418530070 ACCEPT OK", "srcport", "whole number, found 'http'"),
+    ("2 123456789010 eni-1 172.31.16.139 172.31.16.21 20641 22 6 20 4.5 1418530010 1418530070 ACCEPT OK", "bytes", "found '4.5'"),
+    ("2 123456789010 eni-1 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ALLOW OK", "action", "unknown value 'ALLOW'"),
+    ("2 123456789010 eni-1 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT FINE", "log-status", "unknown value 'FINE'"),
+    ("2 123456789010 eni-1 172.31.16.139 172.31.16.21 99999999999 22 6 20 4249 1418530010 1418530070 ACCEPT OK", "srcport", "too large"),
+    ("2 123456789010 eni-1 172.31.16.139 172.31.16.21 -5 22 6 20 4249 1418530010 1418530070 ACCEPT OK", "srcport", "negative"),
+    ("2 123456789010 eni-1 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK\x00\x01", None, "bytes AWS never writes"),
+    ("2 123456789010 eni-1 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK \xe9t\xe9", None, "bytes AWS never writes"),
+]
+
+
+def _file(tmp_path, lines, name="f.log", gz=False):
+    data = ("\n".join(lines) + "\n").encode("latin-1")
+    path = tmp_path / (name + (".gz" if gz else ""))
+    path.write_bytes(gzip.compress(data) if gz else data)
+    return path
+
+
+@pytest.mark.parametrize("gz", [False, True])
+@pytest.mark.parametrize("bad, field, words", BAD_RECORDS, ids=[b[2] for b in BAD_RECORDS])
+def test_bad_record_is_named_and_good_ones_kept(tmp_path, bad, field, words, gz):
+    path = _file(tmp_path, [HEADER, GOOD, bad, GOOD], gz=gz)
+    stats = ReadStats()
+    table = read_table(path, on_error="skip", stats=stats)
+    assert table.num_rows == 2 and stats.good == 2 and stats.bad == 1
+    error = stats.errors[0]
+    assert error.line == 3 and error.field == field
+    message = error.message()
+    assert message.startswith(f"{path}:3: ") and words in message
+    if field:
+        assert f"field {field!r}" in message
+
+
+@pytest.mark.parametrize("bad, field, words", BAD_RECORDS[:4], ids=[b[2] for b in BAD_RECORDS[:4]])
+def test_fail_stops_at_the_first_bad_record_after_the_good_ones(tmp_path, bad, field, words):
+    path = _file(tmp_path, [HEADER, GOOD, GOOD, bad, GOOD])
+    stats = ReadStats()
+    with pytest.raises(RecordError) as caught:
+        read_table(path, stats=stats)
+    assert caught.value.line == 4 and words in str(caught.value)
+    assert stats.good == 2
+
+
+def test_quarantine_keeps_bad_lines_untouched_with_their_origin(tmp_path):
+    bad = BAD_RECORDS[8][0]
+    path = _file(tmp_path, [HEADER, GOOD, bad, GOOD])
+    table = read_table(path, on_error="quarantine", quarantine_dir=tmp_path / "q")
+    assert table.num_rows == 2
+    assert (tmp_path / "q" / "f.log.bad").read_bytes() == bad.encode("latin-1") + b"\n"
+    origin = (tmp_path / "q" / "f.log.bad.jsonl").read_text()
+    assert '"line": 3' in origin and str(path) in origin
+
+
+def test_truncated_gzip_keeps_every_complete_line(tmp_path):
+    lines = [HEADER] + [GOOD] * 20000
+    whole = gzip.compress(("\n".join(lines) + "\n").encode())
+    path = tmp_path / "cut.log.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    stats = ReadStats()
+    table = read_table(path, on_error="skip", stats=stats)
+    assert stats.bad == 1 and "gzip data ends early" in stats.errors[0].reason
+    assert 0 < table.num_rows < 20000 and table.num_rows == stats.good
+    assert set(table.column("bytes").to_pylist()) == {4249}
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"", "empty file"),
+        (gzip.compress(b""), "empty file"),
+        (b"\x00\x01\x02\x03binary\xff\xfe" * 100, "binary data"),
+        (b"version account-id interfce-id srcaddr\n2 1 eni-1 10.0.0.1\n", "unknown field 'interfce-id'; did you mean 'interface-id'"),
+        (b"2 123 eni-1 10.0.0.1 10.0.0.2 1 2 6\n", "no header line, and the records have 8 fields"),
+    ],
+    ids=["empty", "empty gzip", "binary", "unknown header field", "missing header"],
+)
+def test_unreadable_files_say_why(tmp_path, content, words):
+    path = tmp_path / "x.log"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=words):
+        read_table(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        read_table(tmp_path / "nope.log.gz")
+
+
+def test_header_only_file_has_no_records(tmp_path):
+    assert read_table(_file(tmp_path, [HEADER])).num_rows == 0
+
+
+def test_line_numbers_count_blank_lines_and_cross_blocks(tmp_path, monkeypatch):
+    from vpcflow.records import reader
+
+    monkeypatch.setattr(reader, "BLOCK_BYTES", 4096)
+    lines = [HEADER] + [GOOD] * 500 + [""] + [GOOD] * 300 + ["garbage line"] + [GOOD] * 10
+    stats = ReadStats()
+    table = read_table(_file(tmp_path, lines, gz=True), on_error="skip", stats=stats)
+    assert table.num_rows == 810 and stats.errors[0].line == 803
