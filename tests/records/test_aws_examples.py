@@ -60,3 +60,28 @@ def test_subscription_payload_from_the_docs(tmp_path):
     path.write_bytes(gzip.compress((json.dumps(control) + json.dumps(payload) + json.dumps(payload)).encode()))
     rows = read_table(path).to_pylist()
     assert len(rows) == 2 and rows[0]["dstaddr"] == "10.90.0.45" and rows[0]["bytes"] == 120
+
+
+def test_transit_gateway_flow_logs_read_with_their_own_fields(tmp_path):
+    from vpcflow.records.formats import TGW_DEFAULT_FORMAT, LogFormat
+
+    fmt = LogFormat.parse(TGW_DEFAULT_FORMAT)
+    values = {
+        "version": "6", "resource-type": "TransitGatewayAttachment", "account-id": "123456789010",
+        "tgw-id": "tgw-0123456789abcdef0", "tgw-attachment-id": "tgw-attach-0123456789abcdef0",
+        "tgw-src-vpc-account-id": "123456789010", "tgw-dst-vpc-account-id": "123456789010",
+        "tgw-src-vpc-id": "vpc-0a", "tgw-dst-vpc-id": "vpc-0b", "tgw-src-subnet-id": "subnet-0a",
+        "tgw-dst-subnet-id": "subnet-0b", "tgw-src-eni": "eni-0a", "tgw-dst-eni": "eni-0b",
+        "tgw-src-az-id": "use1-az1", "tgw-dst-az-id": "use1-az2", "tgw-pair-attachment-id": "tgw-attach-0b",
+        "srcaddr": "10.20.33.164", "dstaddr": "10.40.2.236", "srcport": "39812", "dstport": "80", "protocol": "6",
+        "packets": "10", "bytes": "1000", "start": "1566848875", "end": "1566848933", "log-status": "OK",
+        "type": "IPv4", "packets-lost-no-route": "0", "packets-lost-blackhole": "2", "packets-lost-mtu-exceeded": "0",
+        "packets-lost-ttl-expired": "0", "tcp-flags": "3", "region": "us-east-1", "flow-direction": "ingress",
+        "pkt-src-aws-service": "-", "pkt-dst-aws-service": "-",
+    }  # fmt: skip
+    assert fmt.family == "tgw" and fmt.version == 6 and list(values) == fmt.tokens
+    path = tmp_path / "tgw.log"
+    path.write_text(fmt.header + "\n" + " ".join(values.values()) + "\n")
+    row = read_table(path).to_pylist()[0]
+    assert row["tgw_id"] == "tgw-0123456789abcdef0" and row["packets_lost_blackhole"] == 2
+    assert row["resource_type"] == "TransitGatewayAttachment" and row["pkt_src_aws_service"] is None
