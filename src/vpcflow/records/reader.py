@@ -69,13 +69,20 @@ class FlowLogInput:
         stats = stats if stats is not None else ReadStats()
         stats.files += 1
         sink = BadRecordSink(on_error, stats, quarantine)
+        for _, batch in _pipeline(self.jobs(sink), sink):
+            yield batch
+
+    def jobs(self, sink: BadRecordSink) -> Iterator[_Job]:
+        """The units of parsing work in this input, in order: blocks of lines, or the whole file."""
         if self.kind is Kind.parquet:
-            yield from _counted(parquet_codec.read_batches(self._path or self._stream, self.name), stats)
-        elif self.kind is Kind.subscription:
-            yield from _text_blocks(cwlogs.payload_blocks(self._payload, self.name), self._layout, self.name, sink)
+            yield _Job(self, None, 0)
+            return
+        if self.kind is Kind.subscription:
+            blocks = cwlogs.payload_blocks(self._payload, self.name)
         else:
             blocks = _line_blocks(self._stream, self._head, self._first_line, self.name, sink)
-            yield from _text_blocks(blocks, self._layout, self.name, sink)
+        for block, line in blocks:
+            yield _Job(self, block, line)
 
     def close(self) -> None:
         if self._stream is not None:
@@ -143,16 +150,39 @@ def _read_flow(flow, on_error=OnError.fail, quarantine_dir=None, stats=None, qua
             quarantine.close()
 
 
-def read_many(sources: Iterable[Source], **options) -> Iterator[tuple[FlowLogInput, pa.RecordBatch]]:
-    """Every input in turn; each batch comes with the input it was read from (its name and format)."""
-    log_format = options.pop("log_format", None)
-    for source in sources:
-        flow = open_flow_log(source, log_format)
-        try:
-            for batch in flow.batches(**options):
-                yield flow, batch
-        finally:
-            flow.close()
+def read_many(
+    sources: Iterable[Source],
+    *,
+    log_format: str | LogFormat | None = None,
+    on_error: OnError | str = OnError.fail,
+    stats: ReadStats | None = None,
+    quarantine: Quarantine | None = None,
+) -> Iterator[tuple[FlowLogInput, pa.RecordBatch]]:
+    """Every input in turn, each batch with the input it came from (its name, kind and format).
+
+    One pipeline spans the files, so the next file is inflating while this one is parsed: many
+    small S3 objects read as fast as one big one. A file that cannot be read at all stops reading
+    under `fail`, and is counted as bad (with its reason in `stats.errors`) otherwise.
+    """
+    stats = stats if stats is not None else ReadStats()
+    sink = BadRecordSink(on_error, stats, quarantine)
+
+    def jobs() -> Iterator[_Job]:
+        for source in sources:
+            try:
+                flow = open_flow_log(source, log_format)
+            except InputError as exc:
+                if sink.on_error is OnError.fail:
+                    raise
+                stats.add_bad(BadRecord(_name_of(source), exc.line, None, str(exc), b""))
+                continue
+            stats.files += 1
+            try:
+                yield from flow.jobs(sink)
+            finally:
+                flow.close()
+
+    yield from _pipeline(jobs(), sink)
 
 
 def _name_of(source: Source) -> str:
@@ -234,20 +264,39 @@ def _truncated_tail(carry: bytes, line: int, name: str, sink, exc) -> Iterator[t
     sink(BadRecord(name, line, None, f"gzip data ends early ({exc}); this line is cut off", carry[cut:]))
 
 
-def _text_blocks(blocks: Iterable[tuple[bytes, int]], layout: TextLayout, name: str, sink) -> Iterator[pa.RecordBatch]:
-    """Parse blocks on the pool, in order, a bounded number in flight."""
+@dataclass
+class _Job:
+    flow: FlowLogInput
+    block: bytes | None  # None: the whole input at once (Parquet)
+    line: int
+
+
+def _run(job: _Job):
+    flow = job.flow
+    if job.block is None:
+        return list(parquet_codec.read_batches(flow._path or flow._stream, flow.name))
+    return parse_block(job.block, flow._layout, flow.name, job.line)
+
+
+def _pipeline(jobs: Iterator[_Job], sink: BadRecordSink) -> Iterator[tuple[FlowLogInput, pa.RecordBatch]]:
+    """Run jobs on the pool, results in input order, a bounded number in flight (flat memory)."""
     pool, pending = _pool(), collections.deque()
-    blocks = iter(blocks)
     try:
         while True:
             while len(pending) < _WORKERS + 1:
-                nxt = next(blocks, None)
-                if nxt is None:
+                job = next(jobs, None)
+                if job is None:
                     break
-                pending.append(pool.submit(parse_block, nxt[0], layout, name, nxt[1]))
+                pending.append((job.flow, pool.submit(_run, job)))
             if not pending:
                 return
-            result = pending.popleft().result()
+            flow, future = pending.popleft()
+            result = future.result()
+            if isinstance(result, list):
+                for batch in result:
+                    sink.stats.good += batch.num_rows
+                    yield flow, batch
+                continue
             for bad in result.bad:
                 try:
                     sink(bad)
@@ -255,20 +304,14 @@ def _text_blocks(blocks: Iterable[tuple[bytes, int]], layout: TextLayout, name: 
                     before = result.good_before(bad.line or 0)
                     sink.stats.good += before.num_rows
                     if before.num_rows:
-                        yield before
+                        yield flow, before
                     raise
             sink.stats.good += result.batch.num_rows
             if result.batch.num_rows:
-                yield result.batch
+                yield flow, result.batch
     finally:
-        for future in pending:
+        for _, future in pending:
             future.cancel()
-
-
-def _counted(batches: Iterator[pa.RecordBatch], stats: ReadStats) -> Iterator[pa.RecordBatch]:
-    for batch in batches:
-        stats.good += batch.num_rows
-        yield batch
 
 
 class _Prefixed(io.RawIOBase):
