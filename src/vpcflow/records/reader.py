@@ -16,7 +16,6 @@ import io
 import os
 import zlib
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -29,21 +28,13 @@ from vpcflow.records import cwlogs, parquet_codec
 from vpcflow.records.badrecords import BadRecord, BadRecordSink, OnError, Quarantine, ReadStats
 from vpcflow.records.detect import GZIP_MAGIC, PARQUET_MAGIC, Kind, plan_text
 from vpcflow.records.formats import LogFormat
+from vpcflow.records.pool import WORKERS, pool
 from vpcflow.records.text_codec import TextLayout, parse_block
 
 BLOCK_BYTES = 4 << 20
 HEAD_BYTES = 64 << 10
-_WORKERS = max(2, os.cpu_count() or 2)
-_POOL: ThreadPoolExecutor | None = None
 
 Source = str | os.PathLike | BinaryIO
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(_WORKERS, thread_name_prefix="vpcflow-parse")
-    return _POOL
 
 
 @dataclass
@@ -280,14 +271,14 @@ def _run(job: _Job):
 
 def _pipeline(jobs: Iterator[_Job], sink: BadRecordSink) -> Iterator[tuple[FlowLogInput, pa.RecordBatch]]:
     """Run jobs on the pool, results in input order, a bounded number in flight (flat memory)."""
-    pool, pending = _pool(), collections.deque()
+    pending = collections.deque()
     try:
         while True:
-            while len(pending) < _WORKERS + 1:
+            while len(pending) < WORKERS + 1:
                 job = next(jobs, None)
                 if job is None:
                     break
-                pending.append((job.flow, pool.submit(_run, job)))
+                pending.append((job.flow, pool().submit(_run, job)))
             if not pending:
                 return
             flow, future = pending.popleft()
