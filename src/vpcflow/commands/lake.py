@@ -1,0 +1,131 @@
+"""`vpcflow ingest`: flow log files and folders into a Parquet lake (vpcflow.lake)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from vpcflow.lake import FileSizes, IngestOptions, IngestResult, ingest, local_sources
+from vpcflow.records.badrecords import OnError
+
+
+def ingest_command(
+    src: list[Path] = typer.Argument(..., metavar="SRC...", help="Flow log files or folders (S3 layout, text, gzip, Parquet, CloudWatch Logs)."),
+    lake: Path = typer.Option(..., "--lake", help="The lake folder (created if missing)."),
+    hourly: bool = typer.Option(False, "--hourly", help="Partition by hour as well (fixed when the lake is created)."),
+    log_format: str | None = typer.Option(None, "--log-format", help="Format of header-less records (CloudWatch Logs), default format otherwise."),
+    on_error: OnError = typer.Option(OnError.fail, "--on-error", help="fail: stop at the first bad record; skip: drop bad records; quarantine: keep them aside."),
+    quarantine_dir: Path | None = typer.Option(None, "--quarantine-dir", help="Where --on-error quarantine keeps bad lines (default LAKE/_vpcflow/quarantine)."),
+    wait: float = typer.Option(0.0, "--wait", help="Seconds to wait for another ingest into the same lake to finish (default: refuse at once)."),
+    commit_mb: int = typer.Option(512, "--commit-mb", help="Input megabytes per transaction: what a crash can cost, and how much is compacted together."),
+    row_group_rows: int = typer.Option(FileSizes.row_group_rows, "--row-group-rows", help="Records per Parquet row group."),
+    file_rows: int = typer.Option(FileSizes.file_rows, "--file-rows", help="Records per Parquet file at most."),
+) -> None:
+    """Ingest flow logs into a Hive-partitioned Parquet lake, incrementally: objects already in the
+    lake are skipped, and a crash at any moment loses nothing and duplicates nothing."""
+    options = IngestOptions(
+        hourly=hourly,
+        log_format=log_format,
+        on_error=on_error,
+        quarantine_dir=quarantine_dir,
+        wait=wait,
+        sizes=FileSizes(row_group_rows=max(1, row_group_rows), file_rows=max(1, file_rows)),
+        commit_bytes=max(1, commit_mb) << 20,
+    )
+    sources = local_sources(src, lake)
+    bar = IngestProgressBar() if sys.stderr.isatty() else None
+    try:
+        result = ingest(sources, lake, options, bar)
+    finally:
+        if bar is not None:
+            bar.stop()
+    raise typer.Exit(report(result, on_error))
+
+
+def report(result: IngestResult, on_error: OnError, out=None) -> int:
+    """The closing summary on stderr; the exit status (1 when stopped by, or left with, bad records)."""
+    out = out or sys.stderr
+    lines = []
+    if result.recovered:
+        lines.append(f"finished {len(result.recovered)} transaction(s) left by an interrupted ingest")
+    if result.error is not None:
+        lines.append(f"error: {result.error}")
+        lines.append("stopped: the objects of the interrupted transaction are not in the lake; fix or skip them and run again")
+    lines.append(
+        f"ingested {result.records:,} records from {result.objects_read:,} objects in {result.seconds:.1f} s "
+        f"({result.records_per_second:,.0f} records/s); {result.objects_already:,} objects were already in the lake"
+    )
+    if result.objects_read:
+        lines.append(
+            f"wrote {result.files_written:,} files ({result.bytes_written / 1e6:,.1f} MB) in "
+            f"{len(result.partitions):,} partitions of {result.lake}"
+        )
+    if result.bad:
+        kept = f"; bad lines kept in {result.quarantine}/" if result.quarantine else ""
+        lines.append(f"{result.bad:,} bad records ({on_error.value}){kept}")
+        for bad in result.errors[:3]:
+            lines.append(f"  {bad.message()}")
+    if result.changed:
+        shown = ", ".join(result.changed[:3]) + (", ..." if len(result.changed) > 3 else "")
+        lines.append(
+            f"{len(result.changed):,} objects changed since they were ingested and were not read again "
+            f"(their records are already in the lake): {shown}"
+        )
+    out.write("\n".join(lines) + "\n")
+    if result.error is not None:
+        return 1
+    return 1 if result.bad and on_error is not OnError.skip else 0
+
+
+class _RateColumn(ProgressColumn):
+    def __init__(self, started: float):
+        super().__init__()
+        self.started = started
+
+    def render(self, task) -> Text:
+        records = task.fields.get("records", 0)
+        rate = records / max(1e-9, time.monotonic() - self.started)
+        return Text(f"{records:,} records  {rate:,.0f} records/s")
+
+
+class IngestProgressBar:
+    """A rich progress bar on the terminal: objects done of all, records, records/s."""
+
+    def __init__(self, console: Console | None = None):
+        self.progress = Progress(
+            TextColumn("ingest"),
+            BarColumn(),
+            TextColumn("{task.completed:,.0f}/{task.fields[objects]:,} objects"),
+            _RateColumn(time.monotonic()),
+            TimeElapsedColumn(),
+            console=console or Console(stderr=True),
+            transient=True,
+        )
+        self.task = None
+        self.records = 0
+        self.objects = 0
+
+    def start(self, objects: int, size: int) -> None:
+        self.progress.start()
+        self.task = self.progress.add_task("ingest", total=max(1, size), objects=objects, records=0)
+        self._done_objects = 0
+
+    def advance(self, *, objects: int = 0, records: int = 0, size: int = 0) -> None:
+        self.records += records
+        self._done_objects += objects
+        self.progress.update(self.task, advance=size, records=self.records)
+        # the "n/N objects" column shows completed bytes otherwise; keep objects in a field
+        self.progress.columns[2].text_format = f"{self._done_objects:,}/{{task.fields[objects]:,}} objects"
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest")(ingest_command)
