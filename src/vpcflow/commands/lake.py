@@ -23,7 +23,7 @@ def ingest_command(
     on_error: OnError = typer.Option(OnError.fail, "--on-error", help="fail: stop at the first bad record; skip: drop bad records; quarantine: keep them aside."),
     quarantine_dir: Path | None = typer.Option(None, "--quarantine-dir", help="Where --on-error quarantine keeps bad lines (default LAKE/_vpcflow/quarantine)."),
     wait: float = typer.Option(0.0, "--wait", help="Seconds to wait for another ingest into the same lake to finish (default: refuse at once)."),
-    commit_mb: int = typer.Option(512, "--commit-mb", help="Input megabytes per transaction: what a crash can cost, and how much is compacted together."),
+    commit_mb: float = typer.Option(512, "--commit-mb", help="Input megabytes per transaction: what a crash can cost, and how much is compacted together."),
     row_group_rows: int = typer.Option(FileSizes.row_group_rows, "--row-group-rows", help="Records per Parquet row group."),
     file_rows: int = typer.Option(FileSizes.file_rows, "--file-rows", help="Records per Parquet file at most."),
 ) -> None:
@@ -36,7 +36,7 @@ def ingest_command(
         quarantine_dir=quarantine_dir,
         wait=wait,
         sizes=FileSizes(row_group_rows=max(1, row_group_rows), file_rows=max(1, file_rows)),
-        commit_bytes=max(1, commit_mb) << 20,
+        commit_bytes=max(1, int(commit_mb * (1 << 20))),
     )
     sources = local_sources(src, lake)
     bar = IngestProgressBar() if sys.stderr.isatty() else None

@@ -52,6 +52,7 @@ class IngestResult:
     objects_found: int = 0
     objects_read: int = 0
     objects_already: int = 0
+    duplicates: int = 0  # objects listed more than once (the same AWS object in two folders)
     changed: list[str] = field(default_factory=list)  # keys changed since ingested, not read again
     records: int = 0
     bad: int = 0
@@ -133,6 +134,7 @@ def _plan(sources: Iterable[Source], manifest: Manifest, result: IngestResult) -
             result.objects_found += 1
             identity = obj.identity
             if identity in seen:
+                result.duplicates += 1
                 continue
             seen.add(identity)
             known = manifest.objects.get(identity)

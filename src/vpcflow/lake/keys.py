@@ -86,7 +86,7 @@ def _from_s3layout(key: str) -> KeyInfo | None:
     if not account or not region:
         return None
     stamp = None
-    for name in ("window_start", "timestamp", "stamp"):
+    for name in ("window", "window_start", "timestamp", "stamp"):
         value = getattr(parsed, name, None)
         if isinstance(value, datetime):
             stamp = int(value.replace(tzinfo=value.tzinfo or UTC).timestamp())
