@@ -16,10 +16,12 @@ import io
 import os
 import zlib
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import deflate
 import pyarrow as pa
 from isal import igzip, igzip_threaded
 
@@ -158,10 +160,19 @@ def read_many(
     stats = stats if stats is not None else ReadStats()
     sink = BadRecordSink(on_error, stats, quarantine)
 
-    def jobs() -> Iterator[_Job]:
+    def opened() -> Iterator[tuple[Source, Future]]:
+        # The next file is opened (and inflated, off the GIL) on the pool while this one is parsed.
+        ahead: collections.deque = collections.deque()
         for source in sources:
+            ahead.append((source, pool().submit(open_flow_log, source, log_format)))
+            if len(ahead) > 1:
+                yield ahead.popleft()
+        yield from ahead
+
+    def jobs() -> Iterator[_Job]:
+        for source, opening in opened():
             try:
-                flow = open_flow_log(source, log_format)
+                flow = opening.result()
             except InputError as exc:
                 if sink.on_error is OnError.fail:
                     raise
@@ -193,14 +204,37 @@ def _open_raw(source: Source, name: str) -> BinaryIO:
     return source
 
 
+WHOLE_FILE_BYTES = 64 << 20
+
+
 def _decompressing(raw: BinaryIO, magic: bytes, source: Source, name: str) -> BinaryIO:
     if magic[:2] != GZIP_MAGIC:
         return _Prefixed(magic, raw)
     if isinstance(source, (str, os.PathLike)):
+        if os.path.getsize(source) <= WHOLE_FILE_BYTES:
+            whole = _inflate_whole(magic + raw.read())
+            if whole is not None:
+                raw.close()
+                return io.BytesIO(whole)
         raw.close()
-        # ISA-L inflates on its own thread, overlapping with parsing; the fastest inflater we measured.
+        # Large files stream: ISA-L inflates on its own thread, overlapping with parsing.
         return igzip_threaded.open(source, "rb", threads=1, block_size=1 << 20)
     return igzip.IGzipFile(fileobj=_Prefixed(magic, raw), mode="rb")
+
+
+def _inflate_whole(data: bytes) -> bytes | None:
+    """libdeflate, the fastest inflater we measured, and it releases the GIL; it needs the whole file.
+
+    None when libdeflate cannot be sure it read everything (several gzip members, damage): the
+    streaming inflater then reads the file and keeps every complete line before any damage.
+    """
+    try:
+        out = deflate.gzip_decompress(data)
+    except deflate.DeflateError:
+        return None
+    if len(out) % (1 << 32) != int.from_bytes(data[-4:], "little"):
+        return None  # the trailer's size is the last member's: there is more than one member
+    return out
 
 
 _TRUNCATION = (EOFError, zlib.error, gzip.BadGzipFile, OSError)
@@ -223,19 +257,23 @@ def _read_rest(stream: BinaryIO, name: str) -> bytes:
         raise InputError(f"damaged gzip data: {exc}", source=name) from None
 
 
-def _line_blocks(stream, head: bytes, first_line: int, name: str, sink) -> Iterator[tuple[bytes, int]]:
-    """Blocks of whole lines with the line number of their first line; a cut-off stream ends with
-    its incomplete last line reported bad, and the complete lines before it kept."""
-    carry, line = head, first_line
+def _line_blocks(stream, head: bytes, first_line: int, name: str, sink) -> Iterator[tuple[bytes, int | None]]:
+    """Blocks of whole lines, numbered later by the pipeline (None: counting newlines here would
+    cost the main thread a pass over every byte). A cut-off stream ends with its complete lines,
+    then its incomplete last line as a `_Truncated` block."""
+    carry = head
     while True:
         try:
             chunk = stream.read(BLOCK_BYTES)
         except _TRUNCATION as exc:
-            yield from _truncated_tail(carry, line, name, sink, exc)
+            cut = carry.rfind(b"\n") + 1
+            if cut:
+                yield carry[:cut], None
+            yield _Truncated(carry[cut:], str(exc)), None
             return
         if not chunk:
             if carry:
-                yield carry, line
+                yield carry, None
             return
         data = carry + chunk if carry else chunk
         cut = data.rfind(b"\n") + 1
@@ -243,59 +281,72 @@ def _line_blocks(stream, head: bytes, first_line: int, name: str, sink) -> Itera
             carry = data
             continue
         block, carry = data[:cut], data[cut:]
-        yield block, line
-        line += block.count(b"\n")
+        yield block, None
 
 
-def _truncated_tail(carry: bytes, line: int, name: str, sink, exc) -> Iterator[tuple[bytes, int]]:
-    cut = carry.rfind(b"\n") + 1
-    if cut:
-        yield carry[:cut], line
-        line += carry[:cut].count(b"\n")
-    sink(BadRecord(name, line, None, f"gzip data ends early ({exc}); this line is cut off", carry[cut:]))
+class _Truncated(bytes):
+    """The cut-off last line of a gzip stream that ended early."""
+
+    reason: str
+
+    def __new__(cls, tail: bytes, reason: str):
+        obj = super().__new__(cls, tail)
+        obj.reason = reason
+        return obj
 
 
 @dataclass
 class _Job:
     flow: FlowLogInput
     block: bytes | None  # None: the whole input at once (Parquet)
-    line: int
+    line: int | None  # the block's first line, or None: numbered in order by the pipeline
 
 
 def _run(job: _Job):
     flow = job.flow
     if job.block is None:
         return list(parquet_codec.read_batches(flow._path or flow._stream, flow.name))
-    return parse_block(job.block, flow._layout, flow.name, job.line)
+    if isinstance(job.block, _Truncated):
+        return job.block
+    return parse_block(job.block, flow._layout, flow.name, job.line or 1)
 
 
 def _pipeline(jobs: Iterator[_Job], sink: BadRecordSink) -> Iterator[tuple[FlowLogInput, pa.RecordBatch]]:
     """Run jobs on the pool, results in input order, a bounded number in flight (flat memory)."""
-    pending = collections.deque()
+    pending: collections.deque = collections.deque()
+    lines: dict[int, int] = {}  # per input: lines before its next block
     try:
         while True:
             while len(pending) < WORKERS + 1:
                 job = next(jobs, None)
                 if job is None:
                     break
-                pending.append((job.flow, pool().submit(_run, job)))
+                pending.append((job, pool().submit(_run, job)))
             if not pending:
                 return
-            flow, future = pending.popleft()
-            result = future.result()
+            job, future = pending.popleft()
+            flow, result = job.flow, future.result()
             if isinstance(result, list):
                 for batch in result:
                     sink.stats.good += batch.num_rows
                     yield flow, batch
                 continue
+            before = lines.setdefault(id(flow), flow._first_line - 1)
+            if isinstance(result, _Truncated):
+                reason = f"gzip data ends early ({result.reason}); this line is cut off"
+                sink(BadRecord(flow.name, before + 1, None, reason, bytes(result)))
+                continue
+            if job.line is None:
+                result.shift(before)
+                lines[id(flow)] = before + result.line_count
             for bad in result.bad:
                 try:
                     sink(bad)
                 except RecordError:
-                    before = result.good_before(bad.line or 0)
-                    sink.stats.good += before.num_rows
-                    if before.num_rows:
-                        yield flow, before
+                    head = result.good_before(bad.line or 0)
+                    sink.stats.good += head.num_rows
+                    if head.num_rows:
+                        yield flow, head
                     raise
             sink.stats.good += result.batch.num_rows
             if result.batch.num_rows:
