@@ -20,11 +20,13 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 def demo(
-    flowlogs: Path = typer.Option(EXAMPLES / "flowlogs", help="Folder of sample flow logs to read."),
+    flowlogs: Path = typer.Option(None, help="Folder of sample flow logs to read (default: the shipped examples)."),
 ) -> None:
     """Run the vpcflow tour offline: read and summarise the sample flow logs."""
     out = console()
     out.rule("[bold]vpcflow demo")
+    if flowlogs is None:
+        flowlogs = next((p for p in (EXAMPLES / "flowlogs", EXAMPLES / "aws-docs") if p.exists()), EXAMPLES)
     if not flowlogs.exists():
         raise typer.BadParameter(f"{flowlogs} does not exist", param_hint="--flowlogs")
     stats, tables, kinds = ReadStats(), [], {}
