@@ -83,45 +83,43 @@ def report(result: IngestResult, on_error: OnError, out=None) -> int:
     return 1 if result.bad and on_error is not OnError.skip else 0
 
 
-class _RateColumn(ProgressColumn):
+class _CountsColumn(ProgressColumn):
+    """`n/N objects  R records  X records/s`, from the task's fields."""
+
     def __init__(self, started: float):
         super().__init__()
         self.started = started
 
     def render(self, task) -> Text:
-        records = task.fields.get("records", 0)
+        records = task.fields["records"]
         rate = records / max(1e-9, time.monotonic() - self.started)
-        return Text(f"{records:,} records  {rate:,.0f} records/s")
+        return Text(f"{task.fields['done']:,}/{task.fields['objects']:,} objects  {records:,} records  {rate:,.0f} records/s")
 
 
 class IngestProgressBar:
-    """A rich progress bar on the terminal: objects done of all, records, records/s."""
+    """A rich progress bar for a terminal: bytes read as the bar, objects, records, records/s."""
 
     def __init__(self, console: Console | None = None):
         self.progress = Progress(
             TextColumn("ingest"),
             BarColumn(),
-            TextColumn("{task.completed:,.0f}/{task.fields[objects]:,} objects"),
-            _RateColumn(time.monotonic()),
+            _CountsColumn(time.monotonic()),
             TimeElapsedColumn(),
             console=console or Console(stderr=True),
             transient=True,
         )
         self.task = None
         self.records = 0
-        self.objects = 0
+        self.done = 0
 
     def start(self, objects: int, size: int) -> None:
         self.progress.start()
-        self.task = self.progress.add_task("ingest", total=max(1, size), objects=objects, records=0)
-        self._done_objects = 0
+        self.task = self.progress.add_task("ingest", total=max(1, size), objects=objects, done=0, records=0)
 
     def advance(self, *, objects: int = 0, records: int = 0, size: int = 0) -> None:
         self.records += records
-        self._done_objects += objects
-        self.progress.update(self.task, advance=size, records=self.records)
-        # the "n/N objects" column shows completed bytes otherwise; keep objects in a field
-        self.progress.columns[2].text_format = f"{self._done_objects:,}/{{task.fields[objects]:,}} objects"
+        self.done += objects
+        self.progress.update(self.task, advance=size, records=self.records, done=self.done)
 
     def stop(self) -> None:
         self.progress.stop()
