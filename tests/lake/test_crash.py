@@ -148,3 +148,19 @@ def test_kill_9_at_random_moments_on_one_lake(tmp_path):
         assert len(seen) == len(set(seen))
     finish(tmp_path / "src", lake)
     assert_exactly_once(lake, tree.records)
+
+
+@pytest.mark.parametrize("point", ["journal-written:2", "file-published:2", "files-published:2", "manifest-written:2"])
+def test_kill_9_while_merging_small_files(tmp_path, point):
+    lake, total = tmp_path / "lake", 0
+    big_groups = ["--row-group-rows", "100000", "--file-rows", "1000000"]  # every ingest's file is small
+    for run_number in range(8):
+        total += write_tree(tmp_path / "src", files=1, records_per_file=50, first_id=total, start=1_764_000_000 + 300 * run_number, seed=run_number).records
+        if run_number < 7:
+            assert start(tmp_path / "src", lake, *big_groups).wait(timeout=60) == 0
+    proc = start(tmp_path / "src", lake, *big_groups, pause_at=point)  # its 2nd transaction is the merge
+    wait_for_pause(proc)
+    kill9(proc)
+    finish(tmp_path / "src", lake)
+    assert_exactly_once(lake, total)
+    assert len(Lake(lake).data_files()) == 1

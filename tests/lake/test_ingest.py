@@ -187,3 +187,17 @@ def test_a_source_inside_the_lake_is_refused(tmp_path):
 
     with pytest.raises(InputError, match="inside the lake"):
         local_sources([tmp_path / "lake" / "vpc_flow_logs"], tmp_path / "lake")
+
+
+def test_small_files_of_repeated_ingests_are_merged(tmp_path):
+    total = 0
+    for run_number in range(9):  # an ingest every 5 minutes, one new object each time
+        tree = write_tree(tmp_path / "src", files=1, records_per_file=100, first_id=total, start=1_764_000_000 + 300 * run_number, seed=run_number)
+        total += tree.records
+        result = run(tmp_path / "src", tmp_path / "lake")
+        assert result.objects_read == 1
+    files = Lake(tmp_path / "lake").data_files()
+    assert result.compacted == 0 and len(files) == 2  # merged at the 8th run: 8 files became 1, then 1 more
+    assert packets(tmp_path / "lake") == list(range(total))
+    removed = [line for line in (tmp_path / "lake" / "_vpcflow" / "manifest.jsonl").read_text().splitlines() if '"removed":["' in line]
+    assert len(removed) == 1

@@ -66,6 +66,8 @@ def report(result: IngestResult, on_error: OnError, out=None) -> int:
             f"wrote {result.files_written:,} files ({result.bytes_written / 1e6:,.1f} MB) in "
             f"{len(result.partitions):,} partitions of {result.lake}"
         )
+    if result.compacted:
+        lines.append(f"merged {result.compacted:,} small files left by earlier ingests")
     if result.bad:
         kept = f"; bad lines kept in {result.quarantine}/" if result.quarantine else ""
         lines.append(f"{result.bad:,} bad records ({on_error.value}){kept}")

@@ -56,14 +56,18 @@ def new_txn_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{os.urandom(4).hex()}"
 
 
-def publish(lake: Lake, manifest: Manifest, txn: str, files: list[dict], objects: list[dict]) -> dict:
+def publish(
+    lake: Lake, manifest: Manifest, txn: str, files: list[dict], objects: list[dict], removed: list[str] = ()
+) -> dict:
     """Steps 2-4 for a transaction whose temp files are complete. `files` items: path (final,
-    relative to the lake), tmp (relative to the lake), rows, bytes."""
+    relative to the lake), tmp (relative to the lake), rows, bytes. `removed`: published files the
+    new ones replace (compaction), deleted after the new ones are published."""
     entry = {
         "txn": txn,
         "committed": datetime.now(UTC).isoformat(timespec="seconds"),
         "objects": objects,
         "files": files,
+        "removed": list(removed),
     }
     write_atomically(lake.journal / f"{txn}.json", json.dumps(entry).encode())
     crashpoint("journal-written")
@@ -86,6 +90,9 @@ def _roll_forward(lake: Lake, manifest: Manifest, entry: dict) -> None:
                 f"{lake.tmp}); the lake was changed by hand - remove {lake.journal / (entry['txn'] + '.json')} "
                 "and re-ingest into a new lake"
             )
+    for path in entry.get("removed", []):
+        (lake.root / path).unlink(missing_ok=True)
+        folders.add((lake.root / path).parent)
     for folder in folders:
         fsync_dir(folder)
     crashpoint("files-published")

@@ -24,7 +24,8 @@ from typing import Protocol
 
 from vpcflow.errors import InputError, VpcflowError
 from vpcflow.lake.commit import crashpoint, new_txn_id, publish, recover
-from vpcflow.lake.layout import Lake
+from vpcflow.lake.compact import MIN_FILES, compact
+from vpcflow.lake.layout import Lake, Partition
 from vpcflow.lake.lock import LakeLock
 from vpcflow.lake.manifest import Manifest
 from vpcflow.lake.partition import split
@@ -44,6 +45,7 @@ class IngestOptions:
     wait: float = 0.0  # seconds to wait for another ingest's lock before giving up
     sizes: FileSizes = field(default_factory=FileSizes)
     commit_bytes: int = 512 << 20  # input bytes per transaction: work a crash can lose, and file count
+    compact_min_files: int = MIN_FILES  # merge a touched partition's small files when it has this many
 
 
 @dataclass
@@ -61,6 +63,7 @@ class IngestResult:
     bytes_written: int = 0
     partitions: set[str] = field(default_factory=set)
     transactions: int = 0
+    compacted: int = 0  # small files merged away after the ingest
     recovered: list[str] = field(default_factory=list)  # transactions of a crashed ingest, finished
     seconds: float = 0.0
     errors: list[BadRecord] = field(default_factory=list)  # the first few bad records
@@ -119,6 +122,8 @@ def ingest(
             for group in _transactions(todo, options.commit_bytes):
                 if not _ingest_group(lake, manifest, group, options, fmt, quarantine, progress, result):
                     break
+            touched = {Partition.from_path(p) for p in result.partitions}
+            result.compacted = compact(lake, manifest, touched, options.sizes, options.compact_min_files)
         finally:
             if quarantine is not None:
                 quarantine.close()

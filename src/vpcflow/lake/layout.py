@@ -55,6 +55,16 @@ class Partition:
     day: str
     hour: str | None = None
 
+    @classmethod
+    def from_path(cls, path: str) -> Partition:
+        """The partition of a folder path written by `path` (relative to the lake)."""
+        table, *pairs = path.strip("/").split("/")
+        family = {v: k for k, v in TABLES.items()}[table]
+        values = dict(pair.split("=", 1) for pair in pairs)
+        return cls(
+            family, values["aws_account_id"], values["aws_region"], values["year"], values["month"], values["day"], values.get("hour")
+        )
+
     @property
     def path(self) -> str:
         parts = [
