@@ -40,7 +40,9 @@ COLUMNS = {
 def dataset(records: int) -> Path:
     root = HERE / "data" / f"read-{records}"
     if not (root / ".done").exists():  # in a subprocess, so this process stays small for the peers it forks
-        subprocess.run([sys.executable, str(HERE / "generate.py"), str(root), "--records", str(records)], check=True)
+        subprocess.run(
+            [sys.executable, str(HERE / "generate.py"), str(root), "--records", str(records)], check=True
+        )
         (root / ".done").write_text("ok")
     return root
 
@@ -109,7 +111,9 @@ def measure(name: str, root: Path, scratch: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--records", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=1, help="runs per peer; the best is kept")
     parser.add_argument("--peer", help=argparse.SUPPRESS)
@@ -117,28 +121,35 @@ def main() -> None:
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.peer:
-        from vpcflow.lake import ingest  # noqa: F401 - imports before the clock
         import duckdb  # noqa: F401
+
+        from vpcflow.lake import ingest  # noqa: F401 - imports before the clock
 
         print(json.dumps(run_peer(args.peer, args.root, Path(args.out))))
         return
 
     root = dataset(args.records)
     inputs = sorted(root.rglob("*.log.gz"))
-    print(f"{args.records:,} records in {len(inputs)} gzip objects ({sum(p.stat().st_size for p in inputs) / 1e6:,.0f} MB), "
-          f"{os.cpu_count()} CPUs, repeat {args.repeat}")
+    print(
+        f"{args.records:,} records in {len(inputs)} gzip objects ({sum(p.stat().st_size for p in inputs) / 1e6:,.0f} MB), "
+        f"{os.cpu_count()} CPUs, repeat {args.repeat}"
+    )
     results = {}
     with tempfile.TemporaryDirectory(dir=HERE / "data", prefix="lake-") as scratch:
         for name in PEERS:
             runs = [measure(name, root, Path(scratch)) for _ in range(args.repeat)]
             results[name] = min(runs, key=lambda r: r["seconds"])
     base = results["duckdb-copy"]
-    print(f"{'peer':16} {'records':>12} {'seconds':>8} {'records/s':>12} {'peak MB':>8} {'files':>6} {'out MB':>8} {'vs duckdb':>9}")
+    print(
+        f"{'peer':16} {'records':>12} {'seconds':>8} {'records/s':>12} {'peak MB':>8} {'files':>6} {'out MB':>8} {'vs duckdb':>9}"
+    )
     for name, r in results.items():
         rate = r["records"] / r["seconds"]
         ratio = rate / (base["records"] / base["seconds"])
-        print(f"{name:16} {r['records']:>12,} {r['seconds']:>8.2f} {rate:>12,.0f} {r['peak_mb']:>8,.0f} {r['files']:>6} "
-              f"{r['bytes'] / 1e6:>8,.1f} {ratio:>8.2f}x")
+        print(
+            f"{name:16} {r['records']:>12,} {r['seconds']:>8.2f} {rate:>12,.0f} {r['peak_mb']:>8,.0f} {r['files']:>6} "
+            f"{r['bytes'] / 1e6:>8,.1f} {ratio:>8.2f}x"
+        )
     if results["vpcflow-ingest"]["records"] != base["records"]:
         raise SystemExit("the peers disagree on the number of records")
 

@@ -54,7 +54,9 @@ def records(n: int, *, first_id: int, window: int, account: str, rng: np.random.
     return pa.table(columns)
 
 
-def aws_key(account: str, region: str, window: int, flow_log: str, seq: int, *, hive: bool, hourly: bool) -> str:
+def aws_key(
+    account: str, region: str, window: int, flow_log: str, seq: int, *, hive: bool, hourly: bool
+) -> str:
     when = datetime.fromtimestamp(window, UTC)
     if hive:
         folder = (
@@ -62,7 +64,9 @@ def aws_key(account: str, region: str, window: int, flow_log: str, seq: int, *, 
             f"year={when:%Y}/month={when:%m}/day={when:%d}/" + (f"hour={when:%H}/" if hourly else "")
         )
     else:
-        folder = f"AWSLogs/{account}/vpcflowlogs/{region}/{when:%Y/%m/%d}/" + (f"{when:%H}/" if hourly else "")
+        folder = f"AWSLogs/{account}/vpcflowlogs/{region}/{when:%Y/%m/%d}/" + (
+            f"{when:%H}/" if hourly else ""
+        )
     return f"{folder}{account}_vpcflowlogs_{region}_{flow_log}_{when:%Y%m%dT%H%MZ}_{seq:08x}.log.gz"
 
 
@@ -87,10 +91,16 @@ def write_tree(
         account = accounts[i % len(accounts)]
         region = regions[(i // len(accounts)) % len(regions)]
         window = start + (i // (len(accounts) * len(regions))) * window_step
-        key = aws_key(account, region, window, "fl-0123456789abcdef0", seed * 1_000_003 + i, hive=hive, hourly=hourly)
+        key = aws_key(
+            account, region, window, "fl-0123456789abcdef0", seed * 1_000_003 + i, hive=hive, hourly=hourly
+        )
         path = root / key
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_text(records(records_per_file, first_id=next_id, window=window, account=account, rng=rng), path, DEFAULT)
+        write_text(
+            records(records_per_file, first_id=next_id, window=window, account=account, rng=rng),
+            path,
+            DEFAULT,
+        )
         written.append(path)
         next_id += records_per_file
     return Tree(root, written, next_id - first_id, first_id)

@@ -23,7 +23,10 @@ def test_summary_and_rerun(tmp_path):
     assert "ingested 1,000 records from 4 objects" in result.output
     assert "wrote 1 files" in result.output and "in 1 partitions" in result.output
     again = runner.invoke(app, ["ingest", str(tmp_path / "src"), "--lake", str(tmp_path / "lake")])
-    assert "ingested 0 records from 0 objects" in again.output and "4 objects were already in the lake" in again.output
+    assert (
+        "ingested 0 records from 0 objects" in again.output
+        and "4 objects were already in the lake" in again.output
+    )
 
 
 def test_a_bad_record_fails_with_its_file_and_line_and_exit_1(tmp_path):
@@ -33,8 +36,14 @@ def test_a_bad_record_fails_with_its_file_and_line_and_exit_1(tmp_path):
     result = runner.invoke(app, ["ingest", str(tmp_path / "src"), "--lake", str(tmp_path / "lake")])
     assert result.exit_code == 1
     assert f"error: {tree.files[0]}:12: field 'action'" in result.output
-    skipped = runner.invoke(app, ["ingest", str(tmp_path / "src"), "--lake", str(tmp_path / "lake"), "--on-error", "skip"])
-    assert skipped.exit_code == 0 and "ingested 10 records" in skipped.output and "1 bad records (skip)" in skipped.output
+    skipped = runner.invoke(
+        app, ["ingest", str(tmp_path / "src"), "--lake", str(tmp_path / "lake"), "--on-error", "skip"]
+    )
+    assert (
+        skipped.exit_code == 0
+        and "ingested 10 records" in skipped.output
+        and "1 bad records (skip)" in skipped.output
+    )
 
 
 def _ingest(tmp_path, stderr):

@@ -18,7 +18,14 @@ import pytest
 from tests.lake.flowgen import write_tree
 from vpcflow.lake import Lake
 
-SMALL = ["--commit-mb", "0.04", "--row-group-rows", "300", "--file-rows", "700"]  # many transactions, files, row groups
+SMALL = [
+    "--commit-mb",
+    "0.04",
+    "--row-group-rows",
+    "300",
+    "--file-rows",
+    "700",
+]  # many transactions, files, row groups
 
 
 def start(src: Path, lake: Path, *extra: str, pause_at: str | None = None) -> subprocess.Popen:
@@ -47,7 +54,9 @@ def wait_for_pause(proc: subprocess.Popen, timeout: float = 60) -> str:
         if line.startswith("vpcflow-paused-at"):
             return line.split()[1]
     proc.kill()
-    raise AssertionError(f"ingest never paused; exit {proc.wait()}; stderr: {''.join(seen)}{proc.stderr.read()}")
+    raise AssertionError(
+        f"ingest never paused; exit {proc.wait()}; stderr: {''.join(seen)}{proc.stderr.read()}"
+    )
 
 
 def kill9(proc: subprocess.Popen) -> None:
@@ -72,7 +81,9 @@ def visible_packets(lake: Path) -> list[int]:
     if not files:
         return []
     con = duckdb.connect()
-    rows = con.execute(f"SELECT packets FROM read_parquet('{lake}/vpc_flow_logs/**/*.parquet') ORDER BY packets").fetchall()
+    rows = con.execute(
+        f"SELECT packets FROM read_parquet('{lake}/vpc_flow_logs/**/*.parquet') ORDER BY packets"
+    ).fetchall()
     return [r[0] for r in rows]
 
 
@@ -150,12 +161,21 @@ def test_kill_9_at_random_moments_on_one_lake(tmp_path):
     assert_exactly_once(lake, tree.records)
 
 
-@pytest.mark.parametrize("point", ["journal-written:2", "file-published:2", "files-published:2", "manifest-written:2"])
+@pytest.mark.parametrize(
+    "point", ["journal-written:2", "file-published:2", "files-published:2", "manifest-written:2"]
+)
 def test_kill_9_while_merging_small_files(tmp_path, point):
     lake, total = tmp_path / "lake", 0
     big_groups = ["--row-group-rows", "100000", "--file-rows", "1000000"]  # every ingest's file is small
     for run_number in range(8):
-        total += write_tree(tmp_path / "src", files=1, records_per_file=50, first_id=total, start=1_764_000_000 + 300 * run_number, seed=run_number).records
+        total += write_tree(
+            tmp_path / "src",
+            files=1,
+            records_per_file=50,
+            first_id=total,
+            start=1_764_000_000 + 300 * run_number,
+            seed=run_number,
+        ).records
         if run_number < 7:
             assert start(tmp_path / "src", lake, *big_groups).wait(timeout=60) == 0
     proc = start(tmp_path / "src", lake, *big_groups, pause_at=point)  # its 2nd transaction is the merge

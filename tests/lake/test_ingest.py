@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -17,11 +18,11 @@ from vpcflow.records.formats import TGW_DEFAULT_FORMAT, LogFormat
 from vpcflow.records.parquet_codec import write_parquet
 from vpcflow.records.writer import write_text
 
-import numpy as np
-
 
 def run(src, lake, **options):
-    return ingest(local_sources([src] if not isinstance(src, list) else src, lake), lake, IngestOptions(**options))
+    return ingest(
+        local_sources([src] if not isinstance(src, list) else src, lake), lake, IngestOptions(**options)
+    )
 
 
 def sql(query: str):
@@ -36,7 +37,12 @@ def packets(lake: Path, table: str = "vpc_flow_logs") -> list[int]:
 
 
 def test_s3_layout_becomes_hive_partitions_with_every_record_once(tmp_path):
-    tree = write_tree(tmp_path / "plain", files=8, accounts=("111111111111", "222222222222"), regions=("us-east-1", "eu-west-1"))
+    tree = write_tree(
+        tmp_path / "plain",
+        files=8,
+        accounts=("111111111111", "222222222222"),
+        regions=("us-east-1", "eu-west-1"),
+    )
     hive = write_tree(tmp_path / "hive", files=4, first_id=tree.records, hive=True, seed=1)
     result = run([tmp_path / "plain", tmp_path / "hive"], tmp_path / "lake")
     assert result.error is None and result.records == tree.records + hive.records
@@ -87,7 +93,9 @@ def test_an_object_that_changed_since_it_was_ingested_is_reported_not_duplicated
     tree = write_tree(tmp_path / "src", files=2)
     run(tmp_path / "src", tmp_path / "lake")
     with gzip.open(tree.files[0], "ab") as extra:
-        extra.write(b"2 123456789012 eni-1 10.0.0.1 10.0.0.2 1 2 6 999999 1 1764000000 1764000001 ACCEPT OK\n")
+        extra.write(
+            b"2 123456789012 eni-1 10.0.0.1 10.0.0.2 1 2 6 999999 1 1764000000 1764000001 ACCEPT OK\n"
+        )
     result = run(tmp_path / "src", tmp_path / "lake")
     assert result.changed == [str(tree.files[0])] and result.records == 0
     assert packets(tmp_path / "lake") == list(range(tree.records))
@@ -126,7 +134,9 @@ def test_hourly_lakes_have_hour_folders_and_keep_their_depth(tmp_path):
 def _with_bad_line(tmp_path) -> tuple[Path, int]:
     tree = write_tree(tmp_path / "src", files=3, records_per_file=100)
     with gzip.open(tree.files[1], "ab") as damaged:
-        damaged.write(b"2 123456789012 eni-1 10.0.0.1 10.0.0.2 eighty 2 6 1 1 1764000000 1764000001 ACCEPT OK\n")
+        damaged.write(
+            b"2 123456789012 eni-1 10.0.0.1 10.0.0.2 eighty 2 6 1 1 1764000000 1764000001 ACCEPT OK\n"
+        )
     return tmp_path / "src", tree.records
 
 
@@ -134,7 +144,10 @@ def test_on_error_fail_stops_and_leaves_the_transaction_out(tmp_path):
     src, _ = _with_bad_line(tmp_path)
     result = run(src, tmp_path / "lake")
     assert result.error is not None and "line 102" in str(result.error).replace(":102", " line 102")
-    assert Lake(tmp_path / "lake").data_files() == [] and list((tmp_path / "lake" / "_vpcflow" / "tmp").iterdir()) == []
+    assert (
+        Lake(tmp_path / "lake").data_files() == []
+        and list((tmp_path / "lake" / "_vpcflow" / "tmp").iterdir()) == []
+    )
     assert run(src, tmp_path / "lake", on_error=OnError.skip).records == 300  # nothing was marked ingested
 
 
@@ -153,10 +166,15 @@ def test_parquet_cloudwatch_export_and_transit_gateway_inputs(tmp_path):
     (src / "parquet").mkdir(parents=True)
     key = "AWSLogs/123456789012/vpcflowlogs/us-west-2/2025/11/24/123456789012_vpcflowlogs_us-west-2_fl-0a_20251124T1600Z_0000abcd.log.parquet"
     (src / key).parent.mkdir(parents=True)
-    write_parquet(records(50, first_id=0, window=1_764_000_000, account="123456789012", rng=rng), src / key, DEFAULT)
+    write_parquet(
+        records(50, first_id=0, window=1_764_000_000, account="123456789012", rng=rng), src / key, DEFAULT
+    )
     export = records(20, first_id=50, window=1_764_000_000, account="333333333333", rng=rng)
     lines = write_text(export, tmp_path / "e.log", DEFAULT, header=False)
-    stamped = [f"2025-11-24T16:00:0{i % 10}.000Z {line}" for i, line in enumerate((tmp_path / "e.log").read_text().splitlines())]
+    stamped = [
+        f"2025-11-24T16:00:0{i % 10}.000Z {line}"
+        for i, line in enumerate((tmp_path / "e.log").read_text().splitlines())
+    ]
     (src / "cloudwatch").mkdir()
     with gzip.open(src / "cloudwatch" / "000000.gz", "wt") as out:
         out.write("\n".join(stamped) + "\n")
@@ -192,12 +210,23 @@ def test_a_source_inside_the_lake_is_refused(tmp_path):
 def test_small_files_of_repeated_ingests_are_merged(tmp_path):
     total = 0
     for run_number in range(9):  # an ingest every 5 minutes, one new object each time
-        tree = write_tree(tmp_path / "src", files=1, records_per_file=100, first_id=total, start=1_764_000_000 + 300 * run_number, seed=run_number)
+        tree = write_tree(
+            tmp_path / "src",
+            files=1,
+            records_per_file=100,
+            first_id=total,
+            start=1_764_000_000 + 300 * run_number,
+            seed=run_number,
+        )
         total += tree.records
         result = run(tmp_path / "src", tmp_path / "lake")
         assert result.objects_read == 1
     files = Lake(tmp_path / "lake").data_files()
     assert result.compacted == 0 and len(files) == 2  # merged at the 8th run: 8 files became 1, then 1 more
     assert packets(tmp_path / "lake") == list(range(total))
-    removed = [line for line in (tmp_path / "lake" / "_vpcflow" / "manifest.jsonl").read_text().splitlines() if '"removed":["' in line]
+    removed = [
+        line
+        for line in (tmp_path / "lake" / "_vpcflow" / "manifest.jsonl").read_text().splitlines()
+        if '"removed":["' in line
+    ]
     assert len(removed) == 1

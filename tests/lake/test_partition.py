@@ -74,7 +74,10 @@ def test_without_a_key_account_and_region_come_from_the_records():
         end=[T] * 5,
         packets=[1, 2, 3, 4, 5],
     )
-    got = {(p.account, p.region): b.column("packets").to_pylist() for p, b in split(batch, "vpc", None, None, False)}
+    got = {
+        (p.account, p.region): b.column("packets").to_pylist()
+        for p, b in split(batch, "vpc", None, None, False)
+    }
     assert got == {
         ("111111111111", "eu-west-1"): [1],
         ("222222222222", "eu-west-1"): [2],
@@ -97,7 +100,9 @@ def test_files_hold_every_catalog_column_in_order_and_absent_ones_are_null():
     assert out.schema == vpc_schema()
     row = out.to_pylist()[0]
     assert row["packets"] == 7 and row["srcaddr"] == "10.0.0.1" and row["vpc_id"] is None
-    ((part, tgw),) = split(pa.RecordBatch.from_pydict({"end": [T], "tgw_id": ["tgw-1"]}), "tgw", None, None, False)
+    ((part, tgw),) = split(
+        pa.RecordBatch.from_pydict({"end": [T], "tgw_id": ["tgw-1"]}), "tgw", None, None, False
+    )
     assert part.path.startswith("tgw_flow_logs/") and tgw.schema == tgw_schema()
 
 
@@ -111,4 +116,6 @@ def test_partition_values_never_break_paths(value, account, region):
 
 
 def test_hour_partitions_are_zero_padded():
-    assert Partition("vpc", "unknown", "unknown", "2026", "01", "02", "03").path.endswith("year=2026/month=01/day=02/hour=03")
+    assert Partition("vpc", "unknown", "unknown", "2026", "01", "02", "03").path.endswith(
+        "year=2026/month=01/day=02/hour=03"
+    )

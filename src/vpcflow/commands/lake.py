@@ -14,18 +14,55 @@ from rich.text import Text
 from vpcflow.lake import FileSizes, IngestOptions, IngestResult, ingest, local_sources
 from vpcflow.records.badrecords import OnError
 
+SrcArgument = typer.Argument(
+    ..., metavar="SRC...", help="Flow log files or folders (S3 layout, text, gzip, Parquet, CloudWatch Logs)."
+)
+LakeOption = typer.Option(..., "--lake", help="The lake folder (created if missing).")
+HourlyOption = typer.Option(
+    False, "--hourly", help="Partition by hour as well (fixed when the lake is created)."
+)
+LogFormatOption = typer.Option(
+    None,
+    "--log-format",
+    help="Format of header-less records (CloudWatch Logs); the default format otherwise.",
+)
+OnErrorOption = typer.Option(
+    OnError.fail,
+    "--on-error",
+    help="fail: stop at the first bad record; skip: drop bad records; quarantine: keep them aside.",
+)
+QuarantineOption = typer.Option(
+    None,
+    "--quarantine-dir",
+    help="Where --on-error quarantine keeps bad lines (default LAKE/_vpcflow/quarantine).",
+)
+WaitOption = typer.Option(
+    0.0,
+    "--wait",
+    help="Seconds to wait for another ingest into the same lake to finish (default: refuse at once).",
+)
+CommitOption = typer.Option(
+    512,
+    "--commit-mb",
+    help="Input megabytes per transaction: what a crash can cost, and what is compacted together.",
+)
+RowGroupOption = typer.Option(
+    FileSizes.row_group_rows, "--row-group-rows", help="Records per Parquet row group."
+)
+FileRowsOption = typer.Option(FileSizes.file_rows, "--file-rows", help="Records per Parquet file at most.")
+
 
 def ingest_command(
-    src: list[Path] = typer.Argument(..., metavar="SRC...", help="Flow log files or folders (S3 layout, text, gzip, Parquet, CloudWatch Logs)."),
-    lake: Path = typer.Option(..., "--lake", help="The lake folder (created if missing)."),
-    hourly: bool = typer.Option(False, "--hourly", help="Partition by hour as well (fixed when the lake is created)."),
-    log_format: str | None = typer.Option(None, "--log-format", help="Format of header-less records (CloudWatch Logs), default format otherwise."),
-    on_error: OnError = typer.Option(OnError.fail, "--on-error", help="fail: stop at the first bad record; skip: drop bad records; quarantine: keep them aside."),
-    quarantine_dir: Path | None = typer.Option(None, "--quarantine-dir", help="Where --on-error quarantine keeps bad lines (default LAKE/_vpcflow/quarantine)."),
-    wait: float = typer.Option(0.0, "--wait", help="Seconds to wait for another ingest into the same lake to finish (default: refuse at once)."),
-    commit_mb: float = typer.Option(512, "--commit-mb", help="Input megabytes per transaction: what a crash can cost, and how much is compacted together."),
-    row_group_rows: int = typer.Option(FileSizes.row_group_rows, "--row-group-rows", help="Records per Parquet row group."),
-    file_rows: int = typer.Option(FileSizes.file_rows, "--file-rows", help="Records per Parquet file at most."),
+    src: list[Path] = SrcArgument,
+    lake: Path = LakeOption,
+    hourly: bool = HourlyOption,
+    log_format: str | None = LogFormatOption,
+    on_error: OnError = OnErrorOption,
+    quarantine_dir: Path | None = QuarantineOption,
+    wait: float = WaitOption,
+    commit_mb: float = CommitOption,
+    row_group_rows: int = RowGroupOption,
+    file_rows: int = FileRowsOption,
 ) -> None:
     """Ingest flow logs into a Hive-partitioned Parquet lake, incrementally: objects already in the
     lake are skipped, and a crash at any moment loses nothing and duplicates nothing."""
@@ -56,7 +93,9 @@ def report(result: IngestResult, on_error: OnError, out=None) -> int:
         lines.append(f"finished {len(result.recovered)} transaction(s) left by an interrupted ingest")
     if result.error is not None:
         lines.append(f"error: {result.error}")
-        lines.append("stopped: the objects of the interrupted transaction are not in the lake; fix or skip them and run again")
+        lines.append(
+            "stopped: the objects of the interrupted transaction are not in the lake; fix or skip them and run again"
+        )
     lines.append(
         f"ingested {result.records:,} records from {result.objects_read:,} objects in {result.seconds:.1f} s "
         f"({result.records_per_second:,.0f} records/s); {result.objects_already:,} objects were already in the lake"
@@ -95,7 +134,9 @@ class _CountsColumn(ProgressColumn):
     def render(self, task) -> Text:
         records = task.fields["records"]
         rate = records / max(1e-9, time.monotonic() - self.started)
-        return Text(f"{task.fields['done']:,}/{task.fields['objects']:,} objects  {records:,} records  {rate:,.0f} records/s")
+        return Text(
+            f"{task.fields['done']:,}/{task.fields['objects']:,} objects  {records:,} records  {rate:,.0f} records/s"
+        )
 
 
 class IngestProgressBar:

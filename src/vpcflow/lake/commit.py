@@ -121,7 +121,9 @@ def recover(lake: Lake, manifest: Manifest) -> list[str]:
         finished.append(entry["txn"])
     if lake.tmp.exists():
         for leftover in lake.tmp.iterdir():
-            shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(missing_ok=True)
+            shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(
+                missing_ok=True
+            )
     for stray in lake.meta.glob(".*.tmp-*"):
         stray.unlink(missing_ok=True)
     return finished

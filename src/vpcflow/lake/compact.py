@@ -23,7 +23,9 @@ from vpcflow.lake.writer import FileSizes, TxnWriter
 MIN_FILES = 8
 
 
-def compact(lake: Lake, manifest: Manifest, partitions: set[Partition], sizes: FileSizes, min_files: int = MIN_FILES) -> int:
+def compact(
+    lake: Lake, manifest: Manifest, partitions: set[Partition], sizes: FileSizes, min_files: int = MIN_FILES
+) -> int:
     """Merge small files in these partitions; returns how many files were merged away."""
     merged = 0
     for partition in sorted(partitions):

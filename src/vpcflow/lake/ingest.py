@@ -131,7 +131,9 @@ def ingest(
     return result
 
 
-def _plan(sources: Iterable[Source], manifest: Manifest, result: IngestResult) -> list[tuple[Source, SourceObject]]:
+def _plan(
+    sources: Iterable[Source], manifest: Manifest, result: IngestResult
+) -> list[tuple[Source, SourceObject]]:
     """The objects to read: new ones, each once even if two sources list it."""
     todo, seen = [], set()
     for source in sources:
@@ -189,7 +191,9 @@ def _ingest_group(lake, manifest, group, options, fmt, quarantine, progress, res
     records: dict[str, int] = {name: 0 for name in by_name}
     current, reported = None, set()
     try:
-        for flow, batch in read_many(_opened(inputs), log_format=fmt, on_error=options.on_error, stats=stats, quarantine=quarantine):
+        for flow, batch in read_many(
+            _opened(inputs), log_format=fmt, on_error=options.on_error, stats=stats, quarantine=quarantine
+        ):
             _, obj = by_name[flow.name]
             if flow.name != current:
                 if current is not None:

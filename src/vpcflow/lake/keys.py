@@ -38,7 +38,9 @@ class KeyInfo:
     account: str
     region: str
     stamp: int | None
-    aws_name: str | None = None  # AWS's file name, unique per delivered object (account, flow log, window, hash)
+    aws_name: str | None = (
+        None  # AWS's file name, unique per delivered object (account, flow log, window, hash)
+    )
 
 
 def key_info(key: str) -> KeyInfo | None:
@@ -95,6 +97,11 @@ def _from_s3layout(key: str) -> KeyInfo | None:
             stamp = value
             break
     if stamp is None:
-        stamp = _stamp(getattr(parsed, "year", None), getattr(parsed, "month", None), getattr(parsed, "day", None), getattr(parsed, "hour", None))
+        stamp = _stamp(
+            getattr(parsed, "year", None),
+            getattr(parsed, "month", None),
+            getattr(parsed, "day", None),
+            getattr(parsed, "hour", None),
+        )
     name = key.rsplit("/", 1)[-1]
     return KeyInfo(str(account), str(region), stamp, name if _FILE.search(name) else None)

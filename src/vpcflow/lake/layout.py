@@ -62,7 +62,13 @@ class Partition:
         family = {v: k for k, v in TABLES.items()}[table]
         values = dict(pair.split("=", 1) for pair in pairs)
         return cls(
-            family, values["aws_account_id"], values["aws_region"], values["year"], values["month"], values["day"], values.get("hour")
+            family,
+            values["aws_account_id"],
+            values["aws_region"],
+            values["year"],
+            values["month"],
+            values["day"],
+            values.get("hour"),
         )
 
     @property
@@ -103,7 +109,9 @@ class Lake:
         """Called under the lock: record the depth of a new lake, refuse a mismatch on an old one."""
         settings = self.settings()
         if settings is None:
-            write_atomically(self.settings_path, json.dumps({"layout": LAYOUT_VERSION, "hourly": hourly}).encode())
+            write_atomically(
+                self.settings_path, json.dumps({"layout": LAYOUT_VERSION, "hourly": hourly}).encode()
+            )
             return
         if settings.get("hourly", False) != hourly:
             have = "hourly" if settings.get("hourly") else "daily"
@@ -116,14 +124,20 @@ class Lake:
         except FileNotFoundError:
             return None
         except ValueError as exc:
-            raise LakeError(f"{self.settings_path}: damaged ({exc}); delete it to let ingest write it again") from None
+            raise LakeError(
+                f"{self.settings_path}: damaged ({exc}); delete it to let ingest write it again"
+            ) from None
 
     def data_files(self) -> list[Path]:
         """Every published Parquet file (the lake's content as a reader sees it)."""
         found = []
         for table in TABLES.values():
             found += sorted((self.root / table).rglob("*.parquet"))
-        return [p for p in found if not any(part.startswith(("_", ".")) for part in p.relative_to(self.root).parts)]
+        return [
+            p
+            for p in found
+            if not any(part.startswith(("_", ".")) for part in p.relative_to(self.root).parts)
+        ]
 
 
 def write_atomically(path: Path, data: bytes) -> None:

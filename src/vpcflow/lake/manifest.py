@@ -40,7 +40,9 @@ class Manifest:
             try:
                 manifest._add(json.loads(line))
             except (ValueError, KeyError, TypeError) as exc:
-                raise LakeError(f"{path}:{number}: damaged manifest line ({exc}); restore it from a backup") from None
+                raise LakeError(
+                    f"{path}:{number}: damaged manifest line ({exc}); restore it from a backup"
+                ) from None
         manifest._good_bytes = end
         return manifest
 

@@ -63,13 +63,17 @@ def split(
         code = code + account_codes.astype(np.int64) * (_SHIFT * max(1, len(regions)))
     for value in np.unique(code):
         value = int(value)
-        account = accounts[value // (_SHIFT * max(1, len(regions)))] if account_codes is not None else accounts[0]
+        account = (
+            accounts[value // (_SHIFT * max(1, len(regions)))] if account_codes is not None else accounts[0]
+        )
         region = regions[(value // _SHIFT) % max(1, len(regions))] if region_codes is not None else regions[0]
         part = records.filter(pa.array(code == value))
         yield _partition(family, account, region, base + value % _SHIFT, hourly), part
 
 
-def _time_bucket(records: pa.RecordBatch, key: KeyInfo | None, fallback: int | None, hourly: bool) -> np.ndarray:
+def _time_bucket(
+    records: pa.RecordBatch, key: KeyInfo | None, fallback: int | None, hourly: bool
+) -> np.ndarray:
     times = pc.coalesce(records.column("end"), records.column("start"))
     if times.null_count:
         stamp = key.stamp if key is not None and key.stamp is not None else fallback
@@ -95,4 +99,6 @@ def _values(records, column: str, from_key: str | None, clean) -> tuple[list[str
 def _partition(family: str, account: str, region: str, bucket: int, hourly: bool) -> Partition:
     when = datetime.fromtimestamp(bucket * _SECONDS[hourly], UTC)
     hour = f"{when.hour:02d}" if hourly else None
-    return Partition(family, account, region, f"{when.year:04d}", f"{when.month:02d}", f"{when.day:02d}", hour)
+    return Partition(
+        family, account, region, f"{when.year:04d}", f"{when.month:02d}", f"{when.day:02d}", hour
+    )

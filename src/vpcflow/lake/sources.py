@@ -97,12 +97,16 @@ class LocalSource:
         return obj.key
 
 
-def local_sources(paths: list[str | os.PathLike], lake_root: str | os.PathLike | None = None) -> list[LocalSource]:
+def local_sources(
+    paths: list[str | os.PathLike], lake_root: str | os.PathLike | None = None
+) -> list[LocalSource]:
     """Sources for command-line paths; a lake inside a source folder is never read back into itself."""
     exclude = [Path(lake_root)] if lake_root is not None else []
     if lake_root is not None:
         lake = Path(lake_root).resolve()
         for path in paths:
             if Path(path).resolve() == lake or lake in Path(path).resolve().parents:
-                raise InputError("is inside the lake; give the flow log files, not the lake", source=str(path))
+                raise InputError(
+                    "is inside the lake; give the flow log files, not the lake", source=str(path)
+                )
     return [LocalSource(p, exclude=exclude) for p in paths]
