@@ -1,4 +1,4 @@
-"""The lake's layout on disk: a contract with the query layer (docs/lake.md).
+"""The lake's layout on disk: a contract with the query layer (vpcflow.query reads it as is).
 
     LAKE/vpc_flow_logs/aws_account_id=<12 digits|unknown>/aws_region=<region|unknown>/
          year=YYYY/month=MM/day=DD[/hour=HH]/part-<id>.parquet

@@ -1,6 +1,6 @@
 """Which partition each record belongs to, and the records reshaped to the lake's columns.
 
-Partition values (docs/lake.md): account and region from the S3 key when the object has one, else
+Partition values (the contract in layout.py): account and region from the S3 key when the object has one, else
 the record's `account_id` / `region` columns, else `unknown`; the date (and hour) from the record's
 `end` in UTC - AWS names S3 objects by the 5-minute window of `end` times (flowlogs.md §4.1) - else
 `start`, else the key's date, else the object's modification time (our choice: AWS documents no
