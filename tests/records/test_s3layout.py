@@ -25,6 +25,21 @@ def test_the_bucket_arn_example_with_a_prefix():
     assert key.prefix == "my-flow-log-bucket" and key.key == "my-flow-log-bucket/" + DOC_KEY
 
 
+def test_the_documented_full_arn():
+    arn = "arn:aws:s3:::my-flow-log-bucket/" + DOC_KEY  # flowlogs.md §4.1, docs up to 2021-06
+    key = parse_key(arn)
+    assert key.prefix == "arn:aws:s3:::my-flow-log-bucket"
+    assert (key.account, key.region, key.flow_log_id, key.hash) == ("123456789012", "us-east-1", "fl-1234abcd", "fe123456")
+    assert (key.year, key.month, key.day, key.hour) == ("2018", "06", "20", None)
+    assert key.key == arn and explain_key(arn) is None
+
+
+def test_an_s3_url_with_a_subfolder():
+    url = "s3://my-bucket/my-logs/" + HOURLY_KEY
+    key = parse_key(url)
+    assert key.prefix == "s3://my-bucket/my-logs" and key.hourly and key.key == url
+
+
 @pytest.mark.parametrize("text", [REAL_KEY, HOURLY_KEY])
 def test_real_keys(text):
     key = parse_key(text)
@@ -48,6 +63,10 @@ def test_hive_and_parquet_variants():
         (DOC_KEY.replace("/2018/06/20/", "/2018/06/21/"), "date differs"),
         (DOC_KEY.replace("T1620Z", "T1622Z"), "5-minute boundary"),
         (DOC_KEY.replace("us-east-1_fl", "eu-west-1_fl"), "account or region differs"),
+        (HOURLY_KEY.replace("/12/10/", "/12/11/"), "hour differs"),
+        (DOC_KEY.replace(".log.gz", ".log"), "file name"),
+        (DOC_KEY.replace("_fl-1234abcd_", "_1234abcd_"), "file name"),
+        (DOC_KEY.replace("/vpcflowlogs/us-east-1/", "/vpcflowlogs/"), "folders after AWSLogs"),
     ],
 )
 def test_keys_that_are_not_flow_logs_say_why(text, reason):
@@ -87,3 +106,18 @@ def test_find_flow_log_objects_under_a_folder(tmp_path):
     found = find_flow_log_objects(tmp_path / "bucket")
     assert sorted(k.key for _, k in found) == sorted(keys)
     assert [k.key for _, k in find_flow_log_objects(tmp_path / "bucket" / DOC_KEY)] == [DOC_KEY]
+    assert find_flow_log_objects(tmp_path / "bucket" / "AWSLogs" / "README.txt") == []
+
+
+def test_find_flow_log_objects_keeps_the_bucket_prefix_and_sorts_by_window(tmp_path):
+    later = build_key("123456789012", "eu-west-1", "fl-1", 1700000600, prefix="team/flow")
+    earlier = build_key("123456789012", "eu-west-1", "fl-1", 1700000000, prefix="team/flow")
+    for key in (later, earlier):
+        path = tmp_path / key.key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+    found = find_flow_log_objects(tmp_path)
+    assert [k for _, k in found] == [earlier, later]
+    assert [p for p, _ in found] == [tmp_path / earlier.key, tmp_path / later.key]
+    # pointed at a folder inside the prefix, the prefix above it is still the key's
+    assert [k.prefix for _, k in find_flow_log_objects(tmp_path / "team")] == ["flow", "flow"]

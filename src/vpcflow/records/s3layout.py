@@ -5,10 +5,21 @@
     [prefix/]AWSLogs/aws-account-id={account}/aws-service=vpcflowlogs/aws-region={region}/
         year={yyyy}/month={mm}/day={dd}/[hour={HH}/]{same file name}
 
-(flowlogs.md §4.1). The timestamp is the 5-minute window of the records' end times. Choices where
-AWS is silent: Parquet objects end `.log.parquet` (seen in third-party code, not AWS text); the
-8-hex hash is derived from the key's parts and a sequence number, so rotated files of one window
-get distinct, reproducible names; Transit Gateway flow logs use the same layout.
+(flowlogs.md §4.1). The timestamp is the 5-minute window of the records' end times. A key may carry
+the bucket in front, as AWS's ARN example does (`arn:aws:s3:::my-flow-log-bucket/AWSLogs/...`) or as
+an `s3://bucket/...` URL: everything before `AWSLogs/` is the prefix, kept as written.
+
+Choices where AWS is silent:
+- Parquet objects end `.log.parquet`: an inference from third-party code that globs them; AWS's
+  file name text only shows `.log.gz`.
+- The 8-hex hash: AWS does not say what it hashes. We take the first 8 hex digits of a SHA-1 of the
+  key's parts and a sequence number, so the files of one window (AWS starts a new one when a file
+  reaches 75 MB) get distinct names, and the same inputs always give the same key.
+- Transit Gateway flow logs: the TGW guide's S3 page describes the same files ("VPC Flow Logs ...
+  publishes the log files ... at 5-minute intervals") and public TGW Athena tables partition on the
+  same Hive keys, but no AWS TGW key example was found; we use the `vpcflowlogs` layout for them.
+- An older revision of the VPC guide printed the Hive segment as `service=vpcflowlogs`; the current
+  one says `aws-service=vpcflowlogs`, which is what we build and parse.
 """
 
 from __future__ import annotations
