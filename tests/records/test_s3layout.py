@@ -15,7 +15,12 @@ HOURLY_KEY = "AWSLogs/123456789012/vpcflowlogs/us-east-1/2025/02/12/10/123456789
 
 def test_the_documented_key():
     key = parse_key(DOC_KEY)
-    assert (key.account, key.region, key.flow_log_id, key.hash) == ("123456789012", "us-east-1", "fl-1234abcd", "fe123456")
+    assert (key.account, key.region, key.flow_log_id, key.hash) == (
+        "123456789012",
+        "us-east-1",
+        "fl-1234abcd",
+        "fe123456",
+    )
     assert key.window == datetime(2018, 6, 20, 16, 20, tzinfo=UTC)
     assert not key.hive and not key.hourly and key.file_format == "text" and key.key == DOC_KEY
 
@@ -29,7 +34,12 @@ def test_the_documented_full_arn():
     arn = "arn:aws:s3:::my-flow-log-bucket/" + DOC_KEY  # flowlogs.md §4.1, docs up to 2021-06
     key = parse_key(arn)
     assert key.prefix == "arn:aws:s3:::my-flow-log-bucket"
-    assert (key.account, key.region, key.flow_log_id, key.hash) == ("123456789012", "us-east-1", "fl-1234abcd", "fe123456")
+    assert (key.account, key.region, key.flow_log_id, key.hash) == (
+        "123456789012",
+        "us-east-1",
+        "fl-1234abcd",
+        "fe123456",
+    )
     assert (key.year, key.month, key.day, key.hour) == ("2018", "06", "20", None)
     assert key.key == arn and explain_key(arn) is None
 
@@ -48,8 +58,19 @@ def test_real_keys(text):
 
 
 def test_hive_and_parquet_variants():
-    key = build_key("123456789012", "eu-west-1", "fl-0abc", datetime(2026, 11, 24, 5, 7, tzinfo=UTC), hive=True, hourly=True, file_format="parquet", prefix="logs")
-    assert key.key.startswith("logs/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=eu-west-1/year=2026/month=11/day=24/hour=05/")
+    key = build_key(
+        "123456789012",
+        "eu-west-1",
+        "fl-0abc",
+        datetime(2026, 11, 24, 5, 7, tzinfo=UTC),
+        hive=True,
+        hourly=True,
+        file_format="parquet",
+        prefix="logs",
+    )
+    assert key.key.startswith(
+        "logs/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=eu-west-1/year=2026/month=11/day=24/hour=05/"
+    )
     assert key.name.endswith("_20261124T0505Z_" + key.hash + ".log.parquet")
     assert parse_key(key.key) == key
 
@@ -74,7 +95,9 @@ def test_keys_that_are_not_flow_logs_say_why(text, reason):
 
 
 def test_window_is_the_five_minutes_of_the_end_time():
-    assert window_for(int(datetime(2018, 6, 20, 16, 24, 59, tzinfo=UTC).timestamp())) == datetime(2018, 6, 20, 16, 20, tzinfo=UTC)
+    assert window_for(int(datetime(2018, 6, 20, 16, 24, 59, tzinfo=UTC).timestamp())) == datetime(
+        2018, 6, 20, 16, 20, tzinfo=UTC
+    )
 
 
 def test_rotated_files_get_distinct_reproducible_hashes():
@@ -92,7 +115,9 @@ def test_rotated_files_get_distinct_reproducible_hashes():
     st.sampled_from(["", "p", "a/b/c"]),
 )  # fmt: skip
 def test_build_then_parse_is_identity(account, region, flow_log_id, end, hive, hourly, file_format, prefix):
-    key = build_key(account, region, flow_log_id, end, hive=hive, hourly=hourly, file_format=file_format, prefix=prefix)
+    key = build_key(
+        account, region, flow_log_id, end, hive=hive, hourly=hourly, file_format=file_format, prefix=prefix
+    )
     assert parse_key(key.key) == key
 
 

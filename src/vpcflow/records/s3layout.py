@@ -154,7 +154,11 @@ def explain_key(key: str) -> str | None:
     if (name["account"], name["region"]) != (match["account"], match["region"]):
         return "the file name's account or region differs from its folders'"
     stamp = datetime.strptime(name["stamp"], "%Y%m%dT%H%MZ")
-    if (f"{stamp.year:04d}", f"{stamp.month:02d}", f"{stamp.day:02d}") != (match["year"], match["month"], match["day"]):
+    if (f"{stamp.year:04d}", f"{stamp.month:02d}", f"{stamp.day:02d}") != (
+        match["year"],
+        match["month"],
+        match["day"],
+    ):
         return "the file name's date differs from its folders'"
     if match["hour"] is not None and f"{stamp.hour:02d}" != match["hour"]:
         return "the file name's hour differs from its hour folder"
