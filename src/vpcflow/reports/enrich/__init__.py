@@ -1,0 +1,158 @@
+"""Who an address belongs to, offline and vectorised: country, network owner, AWS service and region.
+
+Reports call `install(con, ...)` once, then wrap a relation with `with_owner(...)` or
+`with_aws_service(...)`: SQL that joins address ranges inside DuckDB (an ASOF join on block starts
+for owners, a range join on prefixes for AWS services), never a Python loop per record. The demo and
+scripts use `country_of`, `owner_of` and `aws_service_of` on Arrow arrays.
+
+    country_of(pa.array(["133.11.0.1"]))  ->  ["JP"]
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import duckdb
+import pyarrow as pa
+
+from vpcflow.reports.enrich import address, aws_ranges, owners
+from vpcflow.reports.enrich.owners import EnrichmentUnavailable, available, database_version
+
+__all__ = [
+    "EnrichmentUnavailable",
+    "available",
+    "aws_service_of",
+    "country_of",
+    "database_version",
+    "install",
+    "owner_of",
+    "with_aws_service",
+    "with_owner",
+]
+
+OWNERS = "vpcflow_owners"
+AWS_RANGES = "vpcflow_aws_ranges"
+
+
+def install_owners(con: duckdb.DuckDBPyConnection) -> bool:
+    """Create the owner range table; False (and null columns later) when the database is missing."""
+    address.install(con)
+    if not owners.available():
+        con.execute(
+            f"CREATE OR REPLACE TABLE {OWNERS} (family UTINYINT, start UHUGEINT, country VARCHAR, "
+            "asn BIGINT, as_name VARCHAR, owner VARCHAR)"
+        )
+        return False
+    table = owners.owner_table()
+    con.register("vpcflow_owner_arrow", table)
+    con.execute(
+        f"CREATE OR REPLACE TABLE {OWNERS} AS SELECT family, "
+        "(start_hi::UHUGEINT << 64) | start_lo::UHUGEINT AS start, country, asn, as_name, owner "
+        "FROM vpcflow_owner_arrow ORDER BY family, start"
+    )
+    con.unregister("vpcflow_owner_arrow")
+    return True
+
+
+def install_aws_ranges(con: duckdb.DuckDBPyConnection, ip_ranges: str | os.PathLike) -> str:
+    """Create the AWS prefix table from an ip-ranges.json; returns its createDate."""
+    address.install(con)
+    table, created = aws_ranges.load(ip_ranges)
+    con.register("vpcflow_aws_arrow", table)
+    con.execute(
+        f"CREATE OR REPLACE TABLE {AWS_RANGES} AS SELECT family, "
+        "(lo_hi::UHUGEINT << 64) | lo_lo::UHUGEINT AS lo, (hi_hi::UHUGEINT << 64) | hi_lo::UHUGEINT AS hi, "
+        "prefix, prefix_len, service, region, network_border_group FROM vpcflow_aws_arrow"
+    )
+    con.unregister("vpcflow_aws_arrow")
+    return created
+
+
+def install(con: duckdb.DuckDBPyConnection, *, ip_ranges: str | os.PathLike | None = None) -> None:
+    install_owners(con)
+    if ip_ranges is not None:
+        install_aws_ranges(con, ip_ranges)
+
+
+def with_owner(relation_sql: str, column: str, prefix: str = "") -> str:
+    """SQL: `relation_sql` plus `{prefix}country`, `{prefix}asn`, `{prefix}as_name`, `{prefix}owner` of `column`.
+
+    Rows keep their order-free identity: this is a LEFT ASOF join on (family, number >= start).
+    """
+    return f"""
+        SELECT r.* EXCLUDE (vpcflow_family, vpcflow_number),
+               o.country AS {prefix}country, o.asn AS {prefix}asn,
+               o.as_name AS {prefix}as_name, o.owner AS {prefix}owner
+        FROM (SELECT *, vpcflow_ip_family({column}) AS vpcflow_family,
+                        vpcflow_ip_number({column}) AS vpcflow_number
+              FROM ({relation_sql})) r
+        ASOF LEFT JOIN {OWNERS} o
+          ON r.vpcflow_family = o.family AND r.vpcflow_number >= o.start
+    """
+
+
+def aws_service_sql(addresses_sql: str, column: str) -> str:
+    """SQL: the distinct addresses of `addresses_sql.column` that are AWS's, with service, region, prefix."""
+    return f"""
+        SELECT a.address, r.service, r.region, r.prefix
+        FROM (SELECT DISTINCT {column} AS address, vpcflow_ip_family({column}) AS family,
+                     vpcflow_ip_number({column}) AS number
+              FROM ({addresses_sql}) WHERE {column} IS NOT NULL) a
+        JOIN {AWS_RANGES} r ON a.family = r.family AND a.number BETWEEN r.lo AND r.hi
+        QUALIFY row_number() OVER (
+            PARTITION BY a.address
+            ORDER BY (r.service <> 'AMAZON') DESC, r.prefix_len DESC, r.service) = 1
+    """
+
+
+def with_aws_service(relation_sql: str, column: str, prefix: str = "") -> str:
+    """SQL: `relation_sql` plus `{prefix}service`, `{prefix}service_region` of `column` (null if not AWS's)."""
+    return f"""
+        SELECT r.*, s.service AS {prefix}service, s.region AS {prefix}service_region
+        FROM ({relation_sql}) r
+        LEFT JOIN ({aws_service_sql(relation_sql, column)}) s ON r.{column} = s.address
+    """
+
+
+@functools.cache
+def _connection() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET autoinstall_known_extensions = false")
+    install_owners(con)
+    return con
+
+
+def _lookup(addresses: pa.Array, columns: str, setup=None) -> pa.Table:
+    con = _connection().cursor()
+    if setup:
+        setup(con)
+    con.register("vpcflow_lookup", pa.table({"address": pa.array(addresses, pa.string())}))
+    try:
+        return con.execute(
+            f"SELECT {columns} FROM ({with_owner('SELECT row_number() OVER () AS i, address FROM vpcflow_lookup', 'address')}) "
+            "ORDER BY i"
+        ).to_arrow_table()
+    finally:
+        con.unregister("vpcflow_lookup")
+
+
+def country_of(addresses: pa.Array) -> pa.Array:
+    """ISO 3166 country code the registry lists for each address (null: private, reserved, unknown)."""
+    return _lookup(addresses, "country").column(0).combine_chunks()
+
+
+def owner_of(addresses: pa.Array) -> pa.Table:
+    """`asn`, `as_name` and `owner` (organisation) of the route covering each address."""
+    return _lookup(addresses, "asn, as_name, owner")
+
+
+def aws_service_of(addresses: pa.Array, ip_ranges: str | os.PathLike) -> pa.Table:
+    """`service` and `region` from ip-ranges.json for each address (nulls where not AWS's)."""
+    con = duckdb.connect()
+    install_aws_ranges(con, ip_ranges)
+    con.register("vpcflow_lookup", pa.table({"address": pa.array(addresses, pa.string())}))
+    inner = "SELECT row_number() OVER () AS i, address FROM vpcflow_lookup"
+    return con.execute(
+        f"SELECT service, service_region AS region FROM ({with_aws_service(inner, 'address')}) ORDER BY i"
+    ).to_arrow_table()
