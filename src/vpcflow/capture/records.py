@@ -1,0 +1,330 @@
+"""Packets to flow log records, vectorised: trains of packets -> per ENI, direction and aggregation
+window, one record per flow -> Arrow tables in any log format.
+
+A *train* is `count` packets of one leg (request or response) of one connection, `interval` apart,
+starting at `t0`, all of one size; its flags are those of its first packet, its last packet, and every
+packet (so a TCP connection is a request train SYN..FIN and a response train SYN-ACK..FIN; SYN retries
+are trains of one). Each train crosses the sightings of its path (paths.py). Records follow AWS's
+capture rules (flowlogs.md §3):
+
+- windows are aligned on multiples of the aggregation interval (60 or 600 s; 60 s or less on Nitro);
+- a record aggregates one 5-tuple (with its direction, action and packet-level addresses) on one ENI in
+  one window: packets and bytes summed, `start`/`end` = first/last packet time, `tcp-flags` OR-ed;
+- tcp-flags reports only FIN 1, SYN 2, RST 4 and SYN-ACK 18; pure ACK/PSH packets add 0;
+- an ENI with no traffic at all in a window gets a NODATA record (start/end = the window's bounds: AWS
+  does not say which times NODATA records carry; its example spans 58 s of one interval);
+- more flows than `capacity` on one ENI in one window: the extra flows are dropped and one SKIPDATA
+  record stands for them (AWS: "a single skipped record can represent multiple flows").
+
+Times are integer microseconds inside, so window boundaries are exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from vpcflow.capture.addresses import AddressBook
+from vpcflow.capture.paths import FlowPath, Interface, Port
+from vpcflow.records.formats import LogFormat
+
+US = 1_000_000
+REQUEST, RESPONSE = 0, 1
+INGRESS, EGRESS = 0, 1
+ACCEPT, REJECT = 0, 1
+OK, NODATA, SKIPDATA = 0, 1, 2
+FIN, SYN, RST, SYN_ACK = 1, 2, 4, 18
+
+KEYS = ("eni", "dir", "src", "dst", "psrc", "pdst", "sport", "dport", "proto", "action", "tpath", "window")
+
+
+@dataclass
+class Trains:
+    """Packet trains, one row each (columnar numpy arrays of one length)."""
+
+    path: np.ndarray  # int32: index into the capture's paths
+    leg: np.ndarray  # int8: REQUEST or RESPONSE
+    t0: np.ndarray  # int64 microseconds
+    interval: np.ndarray  # int64 microseconds between packets (>0)
+    count: np.ndarray  # int64 packets
+    size: np.ndarray  # int64 bytes per packet
+    flag_first: np.ndarray  # int16
+    flag_last: np.ndarray  # int16
+    flag_each: np.ndarray  # int16
+    client_port: np.ndarray  # int32
+    server_port: np.ndarray  # int32
+    nat_port: np.ndarray  # int32
+
+    COLUMNS = ("path", "leg", "t0", "interval", "count", "size", "flag_first", "flag_last", "flag_each",
+               "client_port", "server_port", "nat_port")  # fmt: skip
+    DTYPES = (np.int32, np.int8, np.int64, np.int64, np.int64, np.int64, np.int16, np.int16, np.int16,
+              np.int32, np.int32, np.int32)  # fmt: skip
+
+    @classmethod
+    def build(cls, **columns) -> Trains:
+        n = max(np.size(v) for v in columns.values())
+        arrays = {}
+        for name, dtype in zip(cls.COLUMNS, cls.DTYPES, strict=True):
+            value = columns.get(name, 0)
+            arrays[name] = np.broadcast_to(np.asarray(value, dtype=dtype), (n,)).copy()
+        arrays["interval"] = np.maximum(arrays["interval"], 1)
+        return cls(**arrays)
+
+    @classmethod
+    def concat(cls, parts: list[Trains]) -> Trains:
+        if not parts:
+            return cls.build(path=np.zeros(0))
+        return cls(**{c: np.concatenate([getattr(p, c) for p in parts]) for c in cls.COLUMNS})
+
+    def __len__(self) -> int:
+        return len(self.path)
+
+    def take(self, mask) -> Trains:
+        return Trains(**{c: getattr(self, c)[mask] for c in self.COLUMNS})
+
+
+@dataclass
+class Capture:
+    """The interfaces, addresses and paths trains refer to, flattened for vectorised lookups."""
+
+    interfaces: list[Interface]
+    addresses: AddressBook
+    paths: list[FlowPath] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.eni_index = {iface.id: i for i, iface in enumerate(self.interfaces)}
+        self._flat: dict | None = None
+
+    def add_path(self, path: FlowPath) -> int:
+        self.paths.append(path)
+        self._flat = None
+        return len(self.paths) - 1
+
+    def sightings(self) -> dict:
+        """Sighting columns, and for each (path, leg) the offset and number of its sightings."""
+        if self._flat is not None:
+            return self._flat
+        cols = {k: [] for k in ("eni", "dir", "src", "dst", "psrc", "pdst", "sport", "dport", "action", "tpath", "proto")}
+        offset = np.zeros((len(self.paths), 2), dtype=np.int64)
+        number = np.zeros((len(self.paths), 2), dtype=np.int64)
+        book = self.addresses
+        for p, path in enumerate(self.paths):
+            for leg, sightings in ((REQUEST, path.request), (RESPONSE, path.response)):
+                offset[p, leg] = len(cols["eni"])
+                number[p, leg] = len(sightings)
+                for s in sightings:
+                    cols["eni"].append(self.eni_index[s.interface])
+                    cols["dir"].append(EGRESS if s.flow_direction == "egress" else INGRESS)
+                    cols["src"].append(book.id(s.srcaddr))
+                    cols["dst"].append(book.id(s.dstaddr))
+                    cols["psrc"].append(book.id(s.pkt_srcaddr))
+                    cols["pdst"].append(book.id(s.pkt_dstaddr))
+                    cols["sport"].append(int(s.srcport))
+                    cols["dport"].append(int(s.dstport))
+                    cols["action"].append(REJECT if s.action == "REJECT" else ACCEPT)
+                    cols["tpath"].append(s.traffic_path or 0)
+                    cols["proto"].append(path.protocol)
+        flat = {k: np.array(v, dtype=np.int32) for k, v in cols.items()}
+        flat["offset"], flat["number"] = offset, number
+        self._flat = flat
+        return flat
+
+
+def window_rows(trains: Trains, capture: Capture, interval_s: int, enis: np.ndarray | None = None) -> pa.Table:
+    """Aggregated records (as id columns) of every sighting of every train, in `interval_s` windows.
+
+    `enis`: a boolean mask over the capture's interfaces; sightings on other ENIs are not computed.
+    """
+    a = interval_s * US
+    t0, step, count = trains.t0, trains.interval, trains.count
+    w_lo = t0 // a
+    w_hi = (t0 + (count - 1) * step) // a
+    n_win = (w_hi - w_lo + 1).astype(np.int64)
+    train = np.repeat(np.arange(len(trains), dtype=np.int64), n_win)
+    starts = np.cumsum(n_win) - n_win
+    window = w_lo[train] + (np.arange(len(train), dtype=np.int64) - starts[train])
+    ws = window * a - t0[train]
+    st, cn = step[train], count[train]
+    k_lo = np.where(ws <= 0, 0, -(-ws // st))
+    k_hi = np.minimum(cn - 1, -(-(ws + a) // st) - 1)
+    keep = k_hi >= k_lo
+    train, window, k_lo, k_hi, st = train[keep], window[keep], k_lo[keep], k_hi[keep], st[keep]
+    first_t = (t0[train] + k_lo * st) // US
+    last_t = (t0[train] + k_hi * st) // US
+    packets = k_hi - k_lo + 1
+    flags = (
+        np.where(k_lo == 0, trains.flag_first[train], 0)
+        | np.where(k_hi == trains.count[train] - 1, trains.flag_last[train], 0)
+        | trains.flag_each[train]
+    ).astype(np.int16)
+
+    # each (train, window) crosses the sightings of its path's leg
+    flat = capture.sightings()
+    path, leg = trains.path[train], trains.leg[train]
+    n_s = flat["number"][path, leg]
+    row = np.repeat(np.arange(len(train), dtype=np.int64), n_s)
+    s = flat["offset"][path, leg][row] + (np.arange(len(row), dtype=np.int64) - (np.cumsum(n_s) - n_s)[row])
+    if enis is not None:
+        on = enis[flat["eni"][s]]
+        row, s = row[on], s[on]
+    tr = train[row]
+    ports = np.stack([trains.client_port, trains.server_port, trains.nat_port, np.zeros(len(trains), np.int32)])
+    table = pa.table({
+        "eni": flat["eni"][s], "dir": flat["dir"][s].astype(np.int8),
+        "src": flat["src"][s], "dst": flat["dst"][s], "psrc": flat["psrc"][s], "pdst": flat["pdst"][s],
+        "sport": ports[flat["sport"][s], tr], "dport": ports[flat["dport"][s], tr],
+        "proto": flat["proto"][s].astype(np.int16), "action": flat["action"][s].astype(np.int8),
+        "tpath": flat["tpath"][s].astype(np.int8), "window": window[row],
+        "start": first_t[row], "end": last_t[row], "packets": packets[row], "bytes": packets[row] * trains.size[tr],
+        "f1": flags[row] & FIN, "f2": flags[row] & SYN, "f4": flags[row] & RST, "f16": flags[row] & 16,
+    })  # fmt: skip
+    grouped = table.group_by(list(KEYS), use_threads=False).aggregate([
+        ("packets", "sum"), ("bytes", "sum"), ("start", "min"), ("end", "max"),
+        ("f1", "max"), ("f2", "max"), ("f4", "max"), ("f16", "max"),
+    ])  # fmt: skip
+    flags = pc.add(pc.add(grouped["f1_max"], grouped["f2_max"]), pc.add(grouped["f4_max"], grouped["f16_max"]))
+    return pa.table(
+        [grouped[k] for k in KEYS] + [grouped["start_min"], grouped["end_max"], grouped["packets_sum"],
+                                      grouped["bytes_sum"], pc.cast(flags, pa.int16())],
+        names=[*KEYS, "start", "end", "packets", "bytes", "flags"],
+    )  # fmt: skip
+
+
+def limit_flows(rows: pa.Table, capacity: int | None) -> tuple[pa.Table, pa.Table]:
+    """Keep at most `capacity` flows per ENI and window (earliest first); the rest become SKIPDATA.
+
+    Returns (kept rows, skip marks: one row per ENI and window that lost flows, with its window).
+    """
+    empty = pa.table({"eni": pa.array([], pa.int32()), "window": pa.array([], pa.int64())})
+    if capacity is None or rows.num_rows == 0:
+        return rows, empty
+    order = np.lexsort((rows["start"].to_numpy(), rows["window"].to_numpy(), rows["eni"].to_numpy()))
+    eni, window = rows["eni"].to_numpy()[order], rows["window"].to_numpy()[order]
+    new_group = np.r_[True, (eni[1:] != eni[:-1]) | (window[1:] != window[:-1])]
+    group_start = np.maximum.accumulate(np.where(new_group, np.arange(len(order)), 0))
+    rank = np.arange(len(order)) - group_start
+    kept = np.sort(order[rank < capacity])
+    dropped = order[rank >= capacity]
+    marks = pa.table({"eni": rows["eni"].take(dropped), "window": rows["window"].take(dropped)})
+    marks = marks.group_by(["eni", "window"], use_threads=False).aggregate([])
+    return rows.take(kept), marks
+
+
+def status_rows(enis: np.ndarray, windows: np.ndarray, interval_s: np.ndarray, status: int) -> pa.Table:
+    """NODATA or SKIPDATA records (id form) for (ENI, window) pairs."""
+    start = windows * interval_s
+    return pa.table({
+        "eni": enis.astype(np.int32), "window": windows.astype(np.int64), "start": start.astype(np.int64),
+        "end": (start + interval_s - 1).astype(np.int64), "status": np.full(len(enis), status, np.int8),
+    })  # fmt: skip
+
+
+def idle_windows(rows: pa.Table, enis: np.ndarray, interval_s: np.ndarray, begin: int, end: int) -> tuple:
+    """(ENI, window) pairs in [begin, end) with no rows: the NODATA records."""
+    busy = set()
+    if rows.num_rows:
+        pairs = rows.select(["eni", "window"]).group_by(["eni", "window"], use_threads=False).aggregate([])
+        busy = set(zip(pairs["eni"].to_pylist(), pairs["window"].to_pylist(), strict=True))
+    out_e, out_w = [], []
+    for eni, a in zip(enis.tolist(), interval_s.tolist(), strict=True):
+        for w in range(begin // a, -(-end // a)):
+            if (eni, w) not in busy:
+                out_e.append(eni)
+                out_w.append(w)
+    return np.array(out_e, dtype=np.int32), np.array(out_w, dtype=np.int64)
+
+
+class Materialiser:
+    """Id-form rows -> the Arrow columns of a log format (strings taken from small lookup arrays)."""
+
+    def __init__(self, capture: Capture):
+        self.capture = capture
+        ifs = capture.interfaces
+        self.iface = {
+            "account-id": pa.array([i.account_id for i in ifs], pa.string()),
+            "interface-id": pa.array([i.id for i in ifs], pa.string()),
+            "vpc-id": pa.array([i.vpc_id for i in ifs], pa.string()),
+            "subnet-id": pa.array([i.subnet_id for i in ifs], pa.string()),
+            "instance-id": pa.array([i.instance_id for i in ifs], pa.string()),
+            "region": pa.array([i.region for i in ifs], pa.string()),
+            "az-id": pa.array([None if i.sublocation_type else i.az_id for i in ifs], pa.string()),
+            "sublocation-type": pa.array([i.sublocation_type for i in ifs], pa.string()),
+            "sublocation-id": pa.array([i.sublocation_id for i in ifs], pa.string()),
+        }
+
+    def table(self, rows: pa.Table, status: pa.Table | None, fmt: LogFormat) -> pa.Table:
+        """Records in `fmt` for flow rows (log-status OK) followed by NODATA/SKIPDATA rows."""
+        parts = [self._flows(rows, fmt)] if rows.num_rows else []
+        if status is not None and status.num_rows:
+            parts.append(self._status(status, fmt))
+        if not parts:
+            return fmt.schema.empty_table()
+        return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+
+    def _flows(self, rows: pa.Table, fmt: LogFormat) -> pa.Table:
+        n = rows.num_rows
+        book = self.capture.addresses.table
+        cols = []
+        for f in fmt.fields:
+            t = f.token
+            if t == "version":
+                col = pa.array(np.full(n, fmt.version, np.int32))
+            elif t in self.iface:
+                col = self.iface[t].take(rows["eni"])
+            elif t in ("srcaddr", "dstaddr", "pkt-srcaddr", "pkt-dstaddr"):
+                col = book.text.take(rows[{"srcaddr": "src", "dstaddr": "dst", "pkt-srcaddr": "psrc", "pkt-dstaddr": "pdst"}[t]])
+            elif t in ("srcport", "dstport"):
+                col = rows["sport" if t == "srcport" else "dport"]
+            elif t == "protocol":
+                col = rows["proto"]
+            elif t in ("packets", "bytes", "start", "end"):
+                col = rows[t]
+            elif t == "tcp-flags":
+                col = rows["flags"]
+            elif t == "action":
+                col = _ACTIONS.take(rows["action"])
+            elif t == "log-status":
+                col = pa.array(np.full(n, "OK", object), pa.string())
+            elif t == "type":
+                col = book.ip_type.take(rows["src"])
+            elif t == "pkt-src-aws-service":
+                col = book.service.take(rows["psrc"])
+            elif t == "pkt-dst-aws-service":
+                col = book.service.take(rows["pdst"])
+            elif t == "flow-direction":
+                col = _DIRECTIONS.take(rows["dir"])
+            elif t == "traffic-path":
+                tp = rows["tpath"].to_numpy()
+                col = pa.array(tp.astype(np.int32), mask=tp == 0)
+            else:  # ecs-*, reject-reason, resource-id, encryption-status: '-' (see docs/scenarios.md)
+                col = pa.nulls(n, f.arrow_type)
+            cols.append(col.cast(f.arrow_type) if col.type != f.arrow_type else col)
+        return pa.table(cols, schema=fmt.schema)
+
+    def _status(self, status: pa.Table, fmt: LogFormat) -> pa.Table:
+        n = status.num_rows
+        cols = []
+        for f in fmt.fields:
+            t = f.token
+            if t == "version":
+                col = pa.array(np.full(n, fmt.version, np.int32))
+            elif t in self.iface:
+                col = self.iface[t].take(status["eni"])
+            elif t in ("start", "end"):
+                col = status[t]
+            elif t == "log-status":
+                col = _STATUSES.take(status["status"])
+            else:
+                col = pa.nulls(n, f.arrow_type)
+            cols.append(col.cast(f.arrow_type) if col.type != f.arrow_type else col)
+        return pa.table(cols, schema=fmt.schema)
+
+
+_ACTIONS = pa.array(["ACCEPT", "REJECT"])
+_DIRECTIONS = pa.array(["ingress", "egress"])
+_STATUSES = pa.array(["OK", "NODATA", "SKIPDATA"])
+
+__all__ = ["Capture", "Materialiser", "Port", "Trains", "idle_windows", "limit_flows", "status_rows", "window_rows"]
