@@ -108,10 +108,12 @@ def aws_service_sql(addresses_sql: str, column: str) -> str:
 
 def with_aws_service(relation_sql: str, column: str, prefix: str = "") -> str:
     """SQL: `relation_sql` plus `{prefix}service`, `{prefix}service_region` of `column` (null if not AWS's)."""
+    rel = f"vpcflow_rel_{prefix}{column}"
     return f"""
+        WITH {rel} AS MATERIALIZED ({relation_sql})
         SELECT r.*, s.service AS {prefix}service, s.region AS {prefix}service_region
-        FROM ({relation_sql}) r
-        LEFT JOIN ({aws_service_sql(relation_sql, column)}) s ON r.{column} = s.address
+        FROM {rel} r
+        LEFT JOIN ({aws_service_sql(f"SELECT * FROM {rel}", column)}) s ON r.{column} = s.address
     """
 
 

@@ -1,0 +1,96 @@
+"""Port scans and sweeps: one source probing many ports of one host (vertical), one port across
+many hosts (horizontal), or both, within tumbling windows.
+
+What counts as a probe (AWS is silent; our choice): a record whose `flow-direction` is `ingress`;
+when the format has no direction, a rejected record, or one going from a higher to a lower or equal
+port (connection attempts go from an ephemeral port to a service port, replies the other way) -
+so a server answering many clients is not taken for a scanner. ICMP records (ports 0) count, so a
+ping sweep is a horizontal scan of port 0.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from vpcflow.reports import enrich
+from vpcflow.reports.base import Options, Result, compact_ports, fetch, limit
+from vpcflow.reports.source import Source
+
+NAME = "scanners"
+TITLE = "Port scans (vertical) and sweeps (horizontal)"
+
+PROBE = (
+    "(flow_direction = 'ingress' OR (flow_direction IS NULL AND "
+    "(action = 'REJECT' OR coalesce(dstport, 0) <= coalesce(srcport, 0))))"
+)
+
+
+def aggregate_sql(where: str, options: Options) -> str:
+    w, min_ports, min_hosts = int(options.window), int(options.min_ports), int(options.min_hosts)
+    return f"""
+        WITH probes AS (
+            SELECT srcaddr, dstaddr, dstport, start, "end", action, (start // {w}) * {w} AS window_start
+            FROM vpc_flow_logs
+            WHERE {where} AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL AND {PROBE}
+        ),
+        tries AS (SELECT DISTINCT srcaddr, window_start, dstaddr, dstport FROM probes),
+        vertical AS (
+            SELECT srcaddr, window_start, max(n) AS max_ports
+            FROM (SELECT srcaddr, window_start, dstaddr, count(*) AS n FROM tries GROUP BY ALL)
+            GROUP BY ALL
+        ),
+        horizontal AS (
+            SELECT srcaddr, window_start, max(n) AS max_hosts
+            FROM (SELECT srcaddr, window_start, dstport, count(*) AS n FROM tries GROUP BY ALL)
+            GROUP BY ALL
+        ),
+        findings AS (
+            SELECT srcaddr, window_start, max_ports, max_hosts,
+                   CASE WHEN max_ports >= {min_ports} AND max_hosts >= {min_hosts} THEN 'both'
+                        WHEN max_ports >= {min_ports} THEN 'vertical' ELSE 'horizontal' END AS kind
+            FROM vertical JOIN horizontal USING (srcaddr, window_start)
+            WHERE max_ports >= {min_ports} OR max_hosts >= {min_hosts}
+        )
+        SELECT f.kind, f.srcaddr AS source, f.window_start, f.max_ports, f.max_hosts,
+               count(DISTINCT p.dstport) AS ports, count(DISTINCT p.dstaddr) AS targets,
+               list(DISTINCT p.dstport ORDER BY p.dstport) AS port_list,
+               list(DISTINCT p.dstaddr ORDER BY p.dstaddr) AS target_list,
+               count(*) AS records, count(*) FILTER (WHERE p.action = 'REJECT') AS rejected,
+               min(p.start) AS first_start, max(p."end") AS last_end
+        FROM findings f JOIN probes p USING (srcaddr, window_start)
+        GROUP BY ALL
+        ORDER BY ports * targets DESC, records DESC, source, window_start
+        {limit(options)}
+    """
+
+
+def sql(source: Source, options: Options) -> str:
+    inner = aggregate_sql(source.where(options.period), options)
+    return f"""
+        SELECT kind, source, to_timestamp(window_start) AS "window", ports, targets, port_list, target_list,
+               records, rejected, to_timestamp(first_start) AS first_seen, to_timestamp(last_end) AS last_seen,
+               country, asn, owner
+        FROM ({enrich.with_owner(inner, "source")})
+        ORDER BY ports * targets DESC, records DESC, source, "window"
+    """
+
+
+def run(source: Source, options: Options) -> Result:
+    enrich.install_owners(source.con)
+    table = fetch(source, sql(source, options))
+    # Lists become compact text for people; the findings are few, so this loop is per finding.
+    ports = pa.array([compact_ports(v) for v in table.column("port_list").to_pylist()], pa.string())
+    targets = pa.array([_targets(v) for v in table.column("target_list").to_pylist()], pa.string())
+    table = table.set_column(table.schema.get_field_index("port_list"), "ports_tried", ports)
+    table = table.set_column(table.schema.get_field_index("target_list"), "target_addresses", targets)
+    notes = [
+        f"window {options.window}s; vertical >= {options.min_ports} ports on one host, "
+        f"horizontal >= {options.min_hosts} hosts on one port"
+    ]
+    return Result(NAME, TITLE, table, notes)
+
+
+def _targets(values: list[str] | None, limit: int = 10) -> str:
+    values = values or []
+    text = ", ".join(values[:limit])
+    return text + (f", ... ({len(values) - limit} more)" if len(values) > limit else "")

@@ -1,0 +1,49 @@
+"""Traffic by AWS service and region, from AWS's published ip-ranges.json.
+
+Each record is counted once for its destination ("to" the service) and once for its source ("from"
+the service) when that address is AWS's. Addresses are the packet-level ones (`pkt-srcaddr`,
+`pkt-dstaddr`) when the format has them, as AWS's own `pkt-*-aws-service` fields use. A flow seen
+on two interfaces (an instance and its NAT gateway) is counted on both, as flow logs record it.
+"""
+
+from __future__ import annotations
+
+from vpcflow.reports import enrich
+from vpcflow.reports.base import Options, Result, fetch, limit
+from vpcflow.reports.enrich import aws_ranges
+from vpcflow.reports.source import Source
+
+NAME = "services"
+TITLE = "Traffic by AWS service and region"
+
+
+def sides_sql(where: str) -> str:
+    return f"""
+        WITH flows AS (
+            SELECT coalesce(pkt_srcaddr, srcaddr) AS src, coalesce(pkt_dstaddr, dstaddr) AS dst, bytes, packets
+            FROM vpc_flow_logs WHERE {where} AND log_status = 'OK'
+        )
+        SELECT dst AS address, 'to' AS direction, sum(bytes) AS bytes, sum(packets) AS packets, count(*) AS records
+        FROM flows GROUP BY dst
+        UNION ALL
+        SELECT src AS address, 'from' AS direction, sum(bytes), sum(packets), count(*)
+        FROM flows GROUP BY src
+    """
+
+
+def sql(source: Source, options: Options) -> str:
+    sides = sides_sql(source.where(options.period))
+    return f"""
+        SELECT s.service, s.region, a.direction, sum(a.bytes)::BIGINT AS bytes, sum(a.packets)::BIGINT AS packets,
+               sum(a.records)::BIGINT AS records, count(DISTINCT a.address) AS addresses
+        FROM ({sides}) a JOIN ({enrich.aws_service_sql(sides, "address")}) s USING (address)
+        GROUP BY ALL
+        ORDER BY bytes DESC, s.service, s.region, a.direction
+        {limit(options)}
+    """
+
+
+def run(source: Source, options: Options) -> Result:
+    path = aws_ranges.locate(options.ip_ranges)
+    created = enrich.install_aws_ranges(source.con, path)
+    return Result(NAME, TITLE, fetch(source, sql(source, options)), [f"AWS ip-ranges.json {path} (createDate {created})"])

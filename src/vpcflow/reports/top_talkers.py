@@ -1,0 +1,49 @@
+"""Top talkers by bytes or packets, per source/destination pair or per network interface, per time bucket."""
+
+from __future__ import annotations
+
+from vpcflow.errors import InputError
+from vpcflow.reports.base import Options, Result, fetch
+from vpcflow.reports.source import Source
+
+NAME = "top-talkers"
+TITLE = "Top talkers"
+
+KEYS = {"pair": ("srcaddr AS source, dstaddr AS destination", "source, destination", "srcaddr IS NOT NULL"),
+        "eni": ("interface_id", "interface_id", "interface_id IS NOT NULL")}
+
+
+def aggregate_sql(where: str, options: Options) -> str:
+    if options.by not in KEYS:
+        raise InputError(f"--by {options.by!r}: choose pair or eni")
+    if options.rank_by not in ("bytes", "packets"):
+        raise InputError(f"--rank-by {options.rank_by!r}: choose bytes or packets")
+    select, names, present = KEYS[options.by]
+    other = "packets" if options.rank_by == "bytes" else "bytes"
+    bucket = int(options.bucket)
+    # Bucketed by the record's `start`: a flow belongs to the bucket its first packet fell in.
+    bucket_expr = f"(start // {bucket}) * {bucket}" if bucket > 0 else "NULL::BIGINT"
+    top = f"QUALIFY rank <= {int(options.top)}" if options.top and options.top > 0 else ""
+    return f"""
+        SELECT bucket_start, row_number() OVER (PARTITION BY bucket_start ORDER BY {options.rank_by} DESC,
+                   {other} DESC, {names}) AS rank, *  EXCLUDE (bucket_start)
+        FROM (
+            SELECT {bucket_expr} AS bucket_start, {select},
+                   sum(bytes)::BIGINT AS bytes, sum(packets)::BIGINT AS packets, count(*) AS records
+            FROM vpc_flow_logs
+            WHERE {where} AND {present} AND log_status = 'OK'
+            GROUP BY ALL
+        )
+        {top}
+        ORDER BY bucket_start, rank
+    """
+
+
+def sql(source: Source, options: Options) -> str:
+    return f"SELECT to_timestamp(bucket_start) AS bucket, * EXCLUDE (bucket_start) FROM ({aggregate_sql(source.where(options.period), options)}) ORDER BY bucket_start, rank"
+
+
+def run(source: Source, options: Options) -> Result:
+    title = f"{TITLE} by {options.rank_by}, per {'pair' if options.by == 'pair' else 'network interface'}"
+    notes = [f"time buckets of {options.bucket}s by record start" if options.bucket else "whole period"]
+    return Result(NAME, title, fetch(source, sql(source, options)), notes)
