@@ -16,6 +16,8 @@ peer inflates and splits every record into typed columns, except the inflate-onl
 - flowlogs-reader: what its S3 reader does per object (gzip + csv.DictReader + FlowRecord), on a
   twentieth of the files (it is slow), scaled to records/s.
 - vpcflow: `vpcflow.records.reader.read_many` (one pipeline across the files) into Arrow batches.
+- vpcflow-twice: the same over every file twice: twice the input, so its peak RSS against vpcflow's
+  shows whether memory stays flat whatever the input size.
 Imports happen before the clock starts; the best of --repeat runs is kept.
 """
 
@@ -33,7 +35,7 @@ HERE = Path(__file__).resolve().parent
 CORES = os.cpu_count() or 1
 PEERS = [
     "zcat", "isal", f"isal-{CORES}cores", "libdeflate", f"libdeflate-{CORES}cores", "duckdb", "polars",
-    "flowlogs-reader", "vpcflow",
+    "flowlogs-reader", "vpcflow", "vpcflow-twice",
 ]  # fmt: skip
 DEFAULT_COLUMNS = {
     "version": "INTEGER", "account-id": "VARCHAR", "interface-id": "VARCHAR", "srcaddr": "VARCHAR",
@@ -141,11 +143,14 @@ def run_peer(name: str, files: list[str], records: int) -> dict:
 
 def measure(name: str, files: list[Path], records: int) -> dict:
     """Run one peer in a subprocess: records/s and the child's peak RSS (from wait4)."""
+    peer = name
     if name == "flowlogs-reader":  # pure Python: a sample is enough to know its rate
         sample = max(1, len(files) // 20)
         records = records * sample // len(files)
         files = files[:sample]
-    cmd = [sys.executable, __file__, "--peer", name, "--records", str(records), *map(str, files)]
+    elif name == "vpcflow-twice":
+        peer, files, records = "vpcflow", files * 2, records * 2
+    cmd = [sys.executable, __file__, "--peer", peer, "--records", str(records), *map(str, files)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -213,7 +218,7 @@ def main() -> None:
         if "rate" not in r:
             print(f"| {name} | {r['error']} | | |")
             continue
-        ratio = f"{ours / r['rate']:.2f}" if ours else "-"
+        ratio = f"{ours / r['rate']:.2f}" if ours and name != "vpcflow-twice" else "-"
         print(f"| {name} | {r['rate']:,.0f} | {r['rss_mb']:,.0f} | {ratio} |")
     for line in verdicts(results):
         print(line)
