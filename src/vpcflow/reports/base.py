@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from vpcflow.errors import InputError
+from vpcflow.errors import VpcflowError
 from vpcflow.reports.source import Period, Source, arrow
 
 # The NAT gateway data processing price in us-east-1, USD per GB: "$0.045 per GB" in the pricing
@@ -24,6 +24,10 @@ NAT_PRICE_PER_GB = 0.045
 # AWS bills data in GB without defining it on the pricing page; we use 2**30 bytes (what Cost
 # Explorer's "GB" usage amounts match) and say so in the output.
 BYTES_PER_GB = 1 << 30
+
+
+class ReportError(VpcflowError):
+    """A report asked for with options that cannot work: names the option and what would."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ def parse_duration(text: str | int, *, option: str) -> int:
         return 0
     match = _DURATION.match(text.lower())
     if not match:
-        raise InputError(f"{option} {text!r}: not a duration; use seconds or 15m, 1h, 1d")
+        raise ReportError(f"{option} {text!r}: not a duration; use seconds or 15m, 1h, 1d")
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 

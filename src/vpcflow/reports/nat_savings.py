@@ -96,10 +96,14 @@ def run(source: Source, options: Options) -> Result:
     table = fetch(source, sql(source, options, model_enis))
     notes = [
         f"NAT data processing at ${options.price_per_gb}/GB (GB = 2^30 bytes); AWS ip-ranges.json createDate {created}",
-        "NAT gateway interfaces from " + ("the model" if model_enis is not None else "records whose pkt-dstaddr differs from dstaddr"),
+        "NAT gateway interfaces from "
+        + ("the model" if model_enis is not None else "records whose pkt-dstaddr differs from dstaddr"),
     ]
     if model_enis is None and table.num_rows == 0:
-        found = fetch(source, f"SELECT count(*) AS n FROM vpc_flow_logs WHERE pkt_dstaddr IS NOT NULL AND {source.where(options.period)}")
+        found = fetch(
+            source,
+            f"SELECT count(*) AS n FROM vpc_flow_logs WHERE pkt_dstaddr IS NOT NULL AND {source.where(options.period)}",
+        )
         if found.column("n")[0].as_py() == 0:
             notes.append("no record has pkt-dstaddr: NAT gateways cannot be found without it; give --model")
     return Result(NAME, TITLE, table, notes)

@@ -46,4 +46,9 @@ def sql(source: Source, options: Options) -> str:
 def run(source: Source, options: Options) -> Result:
     path = aws_ranges.locate(options.ip_ranges)
     created = enrich.install_aws_ranges(source.con, path)
-    return Result(NAME, TITLE, fetch(source, sql(source, options)), [f"AWS ip-ranges.json {path} (createDate {created})"])
+    return Result(
+        NAME,
+        TITLE,
+        fetch(source, sql(source, options)),
+        [f"AWS ip-ranges.json {path} (createDate {created})"],
+    )

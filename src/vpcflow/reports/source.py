@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from vpcflow.errors import InputError, LakeError
+from vpcflow.errors import LakeError, VpcflowError
 
 RELATION = "vpc_flow_logs"
 
@@ -43,7 +43,7 @@ def parse_time(text: str | None, *, option: str) -> datetime | None:
             return datetime.fromtimestamp(int(text), UTC)
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise InputError(
+        raise VpcflowError(
             f"{option} {text!r}: not a time; use 2026-11-24, 2026-11-24T10:00Z or Unix seconds"
         ) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -56,7 +56,9 @@ class Period:
 
     def __post_init__(self):
         if self.since and self.until and self.since >= self.until:
-            raise InputError(f"--since {self.since:%Y-%m-%dT%H:%M:%SZ} is not before --until {self.until:%Y-%m-%dT%H:%M:%SZ}")
+            raise VpcflowError(
+                f"--since {self.since:%Y-%m-%dT%H:%M:%SZ} is not before --until {self.until:%Y-%m-%dT%H:%M:%SZ}"
+            )
 
     def predicate(self, hourly: bool = False) -> str:
         """SQL over `vpc_flow_logs`: partition pruning plus the exact bound on `end`."""
@@ -99,7 +101,15 @@ def open_lake(lake: str | os.PathLike, *, threads: int | None = None) -> Source:
     if not root.is_dir():
         raise LakeError(f"{root}: no such lake folder; give the folder `vpcflow ingest --lake` wrote")
     table_dir = root / RELATION
-    files = [p for p in table_dir.rglob("*.parquet") if not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts)] if table_dir.is_dir() else []
+    files = (
+        [
+            p
+            for p in table_dir.rglob("*.parquet")
+            if not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts)
+        ]
+        if table_dir.is_dir()
+        else []
+    )
     hourly = any("hour=" in str(p.relative_to(root)) for p in files[:1])
     con = _engine_connection(root)
     if con is None:
@@ -136,13 +146,17 @@ def _define_view(con: duckdb.DuckDBPyConnection, table_dir: Path, hourly: bool, 
         source = "vpcflow_empty"
         partitions = "NULL::VARCHAR AS aws_account_id, NULL::VARCHAR AS aws_region, NULL::INTEGER AS year, NULL::INTEGER AS month, NULL::INTEGER AS day, NULL::INTEGER AS hour"
     else:
-        glob = str(table_dir / "*" / "*" / "*" / "*" / "*" / ("*/" if hourly else "") / "*.parquet").replace("//", "/")
+        glob = str(table_dir / "*" / "*" / "*" / "*" / "*" / ("*/" if hourly else "") / "*.parquet").replace(
+            "//", "/"
+        )
         source = (
             f"read_parquet('{glob}', hive_partitioning = true, union_by_name = true, "
             "hive_types = {'aws_account_id': VARCHAR, 'aws_region': VARCHAR, 'year': INTEGER, "
             "'month': INTEGER, 'day': INTEGER" + (", 'hour': INTEGER" if hourly else "") + "})"
         )
-        partitions = "aws_account_id, aws_region, year, month, day, " + ("hour" if hourly else "NULL::INTEGER AS hour")
+        partitions = "aws_account_id, aws_region, year, month, day, " + (
+            "hour" if hourly else "NULL::INTEGER AS hour"
+        )
     con.execute(
         f"CREATE OR REPLACE VIEW {RELATION} AS SELECT {columns}, "
         f"make_date(year, month, day) AS date, {partitions} FROM {source}"

@@ -12,7 +12,17 @@ import pyarrow.compute as pc
 
 from vpcflow.records.catalog import vpc_schema
 
-SUMMARY_COLUMNS = ("interface_id", "srcaddr", "dstaddr", "dstport", "protocol", "packets", "bytes", "action", "log_status")
+SUMMARY_COLUMNS = (
+    "interface_id",
+    "srcaddr",
+    "dstaddr",
+    "dstport",
+    "protocol",
+    "packets",
+    "bytes",
+    "action",
+    "log_status",
+)
 PROTOCOLS = {1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPv6"}
 
 
@@ -29,7 +39,9 @@ def conform(table: pa.Table) -> pa.Table:
     """The summary columns of any format's table; absent ones are null."""
     schema = vpc_schema()
     columns = {
-        name: table.column(name) if name in table.column_names else pa.nulls(table.num_rows, schema.field(name).type)
+        name: table.column(name)
+        if name in table.column_names
+        else pa.nulls(table.num_rows, schema.field(name).type)
         for name in SUMMARY_COLUMNS
     }
     return pa.table(columns)
@@ -52,17 +64,26 @@ def summarise(tables: list[pa.Table], top: int = 5) -> Summary:
             {
                 "source": r["srcaddr"],
                 "rejected": r["srcaddr_count"],
-                "ports": ", ".join(str(p) for p in sorted(x for x in r["dstport_distinct"] if x is not None)[:8]),
+                "ports": ", ".join(
+                    str(p) for p in sorted(x for x in r["dstport_distinct"] if x is not None)[:8]
+                ),
                 "bytes": r["bytes_sum"] or 0,
             }
             for r in rows
         ]
-    talkers = table.filter(pc.is_valid(table.column("srcaddr"))).group_by(["srcaddr", "dstaddr"]).aggregate(
-        [("bytes", "sum"), ("packets", "sum")]
+    talkers = (
+        table.filter(pc.is_valid(table.column("srcaddr")))
+        .group_by(["srcaddr", "dstaddr"])
+        .aggregate([("bytes", "sum"), ("packets", "sum")])
     )
     rows = sorted(talkers.to_pylist(), key=lambda r: -(r["bytes_sum"] or 0))[:top]
     summary.top_talkers = [
-        {"source": r["srcaddr"], "destination": r["dstaddr"], "bytes": r["bytes_sum"] or 0, "packets": r["packets_sum"] or 0}
+        {
+            "source": r["srcaddr"],
+            "destination": r["dstaddr"],
+            "bytes": r["bytes_sum"] or 0,
+            "packets": r["packets_sum"] or 0,
+        }
         for r in rows
     ]
     return summary
@@ -70,4 +91,7 @@ def summarise(tables: list[pa.Table], top: int = 5) -> Summary:
 
 def _counts(table: pa.Table, column: str) -> dict[str, int]:
     values = table.column(column).value_counts().to_pylist()
-    return {("-" if v["values"] is None else v["values"]): v["counts"] for v in sorted(values, key=lambda v: -v["counts"])}
+    return {
+        ("-" if v["values"] is None else v["values"]): v["counts"]
+        for v in sorted(values, key=lambda v: -v["counts"])
+    }

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from vpcflow.errors import InputError
-from vpcflow.reports.base import Options, Result, fetch
+from vpcflow.reports.base import Options, ReportError, Result, fetch
 from vpcflow.reports.source import Source
 
 NAME = "top-talkers"
 TITLE = "Top talkers"
 
-KEYS = {"pair": ("srcaddr AS source, dstaddr AS destination", "source, destination", "srcaddr IS NOT NULL"),
-        "eni": ("interface_id", "interface_id", "interface_id IS NOT NULL")}
+KEYS = {
+    "pair": ("srcaddr AS source, dstaddr AS destination", "source, destination", "srcaddr IS NOT NULL"),
+    "eni": ("interface_id", "interface_id", "interface_id IS NOT NULL"),
+}
 
 
 def aggregate_sql(where: str, options: Options) -> str:
     if options.by not in KEYS:
-        raise InputError(f"--by {options.by!r}: choose pair or eni")
+        raise ReportError(f"--by {options.by!r}: choose pair or eni")
     if options.rank_by not in ("bytes", "packets"):
-        raise InputError(f"--rank-by {options.rank_by!r}: choose bytes or packets")
+        raise ReportError(f"--rank-by {options.rank_by!r}: choose bytes or packets")
     select, names, present = KEYS[options.by]
     other = "packets" if options.rank_by == "bytes" else "bytes"
     bucket = int(options.bucket)

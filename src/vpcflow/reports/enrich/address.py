@@ -9,6 +9,7 @@ has no INET type without its downloadable `inet` extension.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 
 import duckdb
@@ -48,7 +49,8 @@ def _ipv6_hex(values: pa.Array) -> pa.Array:
 
 def install(con: duckdb.DuckDBPyConnection) -> None:
     """Define the address functions on a connection (idempotent)."""
-    try:
+    # Already defined on this connection is fine: install() is idempotent.
+    with contextlib.suppress(duckdb.CatalogException, duckdb.NotImplementedException):
         con.create_function(
             "vpcflow_ipv6_hex",
             _ipv6_hex,
@@ -58,8 +60,6 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
             null_handling="special",
             side_effects=False,
         )
-    except (duckdb.CatalogException, duckdb.NotImplementedException):
-        pass  # already defined on this connection
     con.execute(_MACROS)
 
 

@@ -92,13 +92,18 @@ def load(path: str | os.PathLike) -> tuple[pa.Table, str]:
     try:
         document = json.loads(path.read_text())
     except FileNotFoundError:
-        raise InputError("no such file; give AWS's ip-ranges.json with --ip-ranges FILE", source=str(path)) from None
+        raise InputError(
+            "no such file; give AWS's ip-ranges.json with --ip-ranges FILE", source=str(path)
+        ) from None
     except (OSError, ValueError) as exc:
         raise InputError(f"not AWS's ip-ranges.json: {exc}", source=str(path)) from None
     if not isinstance(document, dict) or "prefixes" not in document:
         raise InputError("not AWS's ip-ranges.json: no 'prefixes' list", source=str(path))
     rows: dict[str, list] = {name: [] for name in RANGE_SCHEMA.names}
-    for key, entries in (("ip_prefix", document.get("prefixes", [])), ("ipv6_prefix", document.get("ipv6_prefixes", []))):
+    for key, entries in (
+        ("ip_prefix", document.get("prefixes", [])),
+        ("ipv6_prefix", document.get("ipv6_prefixes", [])),
+    ):
         for index, entry in enumerate(entries):
             try:
                 network = ipaddress.ip_network(entry[key], strict=False)

@@ -104,7 +104,9 @@ def _starts(section) -> list[int]:
 @functools.cache
 def owner_table() -> pa.Table:
     """One row per block start, both families, sorted by (family, start); cached on disk per data version."""
-    cache = cache_dir() / f"owners-{metadata.version('plevin-db-network')}-{metadata.version('plevin')}.parquet"
+    cache = (
+        cache_dir() / f"owners-{metadata.version('plevin-db-network')}-{metadata.version('plevin')}.parquet"
+    )
     try:
         return pq.read_table(cache, schema=OWNER_SCHEMA)
     except (OSError, pa.ArrowInvalid):
@@ -151,8 +153,12 @@ def _build_owner_table() -> pa.Table:
         row = np.maximum(network - 1, 0)
         # asn 0 is "no origin AS": unannounced space keeps its registry holder but has no route.
         asn_of = np.where(linked, asn[row], 0)
-        starts_hi = np.array([s >> 64 for s in starts], np.uint64) if bits > 64 else np.zeros(len(starts), np.uint64)
-        starts_lo = np.array([s & _LOW for s in starts], np.uint64) if bits > 64 else np.array(starts, np.uint64)
+        starts_hi = (
+            np.array([s >> 64 for s in starts], np.uint64) if bits > 64 else np.zeros(len(starts), np.uint64)
+        )
+        starts_lo = (
+            np.array([s & _LOW for s in starts], np.uint64) if bits > 64 else np.array(starts, np.uint64)
+        )
         attributes = (vocabulary[country], asn_of, np.where(linked, handles[row], None))
         # Neighbouring blocks with the same answer are one range for the join: fewer rows, same result.
         keep = np.ones(len(starts), bool)
