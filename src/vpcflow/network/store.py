@@ -98,6 +98,11 @@ class Model(Frozen):
             Model.model_validate({**self.model_dump(mode="python", exclude_unset=False), **changes})
         )
 
+    @cached_property
+    def cache(self) -> dict[Any, Any]:
+        """Memo for structures derived by the engine (route indexes, filter verdicts); never dumped."""
+        return {}
+
     # --- indexes --------------------------------------------------------------------------------
 
     @cached_property
