@@ -131,7 +131,7 @@ def _lookup(addresses: pa.Array, columns: str, setup=None) -> pa.Table:
         setup(con)
     con.register("vpcflow_lookup", pa.table({"address": pa.array(addresses, pa.string())}))
     try:
-        return con.execute(
+        return con.sql(
             f"SELECT {columns} FROM ({with_owner('SELECT row_number() OVER () AS i, address FROM vpcflow_lookup', 'address')}) "
             "ORDER BY i"
         ).to_arrow_table()
@@ -155,6 +155,6 @@ def aws_service_of(addresses: pa.Array, ip_ranges: str | os.PathLike) -> pa.Tabl
     install_aws_ranges(con, ip_ranges)
     con.register("vpcflow_lookup", pa.table({"address": pa.array(addresses, pa.string())}))
     inner = "SELECT row_number() OVER () AS i, address FROM vpcflow_lookup"
-    return con.execute(
+    return con.sql(
         f"SELECT service, service_region AS region FROM ({with_aws_service(inner, 'address')}) ORDER BY i"
     ).to_arrow_table()

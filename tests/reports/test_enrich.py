@@ -1,0 +1,111 @@
+"""Enrichment on known addresses, checked against the libraries' own answers, not ours."""
+
+import ipaddress
+import json
+import random
+
+import duckdb
+import plevin
+import pyarrow as pa
+import pytest
+
+from vpcflow.errors import InputError
+from vpcflow.reports import enrich
+from vpcflow.reports.enrich import address, aws_ranges, owners
+
+# Registry countries that have not moved in decades: the University of Tokyo (AS2501), eir's
+# 87.32.0.0/12 in Ireland, heise's 193.99.144.0/24 in Germany.
+KNOWN = [
+    ("133.11.0.1", "JP", 2501),
+    ("87.32.0.1", "IE", 1213),
+    ("193.99.144.80", "DE", 12306),
+    ("2a02:2e0::1", "DE", 12306),
+]
+
+
+def test_country_and_owner_of_known_addresses():
+    addresses = pa.array([a for a, _, _ in KNOWN] + ["10.0.0.1", "192.168.1.1", None, "not-an-ip", "300.1.1.1"])
+    countries = enrich.country_of(addresses).to_pylist()
+    assert countries == [c for _, c, _ in KNOWN] + [None] * 5
+    owned = enrich.owner_of(addresses).to_pylist()
+    assert [o["asn"] for o in owned[: len(KNOWN)]] == [asn for _, _, asn in KNOWN]
+    assert owned[0]["owner"] == "The University of Tokyo"
+    assert all(o["asn"] is None and o["owner"] is None for o in owned[len(KNOWN) :])
+
+
+def test_range_table_agrees_with_plevin_lookups_on_random_addresses():
+    rng = random.Random(6)
+    sample = [str(ipaddress.IPv4Address(rng.getrandbits(32))) for _ in range(400)]
+    sample += [str(ipaddress.IPv6Address((0x2 << 124) | rng.getrandbits(124))) for _ in range(100)]
+    ours = enrich.owner_of(pa.array(sample)).to_pylist()
+    countries = enrich.country_of(pa.array(sample)).to_pylist()
+    db = plevin.Plevin(owners._data_path())
+    for addr, mine, country in zip(sample, ours, countries, strict=True):
+        network = db.lookup(addr).network
+        assert mine["asn"] == (network.asn if network else None), addr
+        assert country == (network.country or None if network else None), addr
+
+
+def test_address_numbers_match_ipaddress():
+    con = duckdb.connect()
+    address.install(con)
+    rng = random.Random(1)
+    values = [str(ipaddress.IPv4Address(rng.getrandbits(32))) for _ in range(300)]
+    values += [str(ipaddress.IPv6Address(rng.getrandbits(128))) for _ in range(300)] + ["::", "::ffff:1.2.3.4"]
+    con.register("t", pa.table({"a": values}))
+    got = con.sql("SELECT a, vpcflow_ip_number(a)::VARCHAR AS n, vpcflow_ip_family(a) AS f FROM t").fetchall()
+    for a, n, f in got:
+        assert int(n) == int(ipaddress.ip_address(a)) and f == ipaddress.ip_address(a).version, a
+
+
+SERVICE_CASES = [
+    ("52.216.10.1", "S3", "us-east-1"),  # S3 and AMAZON list the same /15: the named service wins
+    ("52.218.1.1", "S3", "eu-west-1"),
+    ("52.94.24.7", "DYNAMODB", "eu-west-1"),
+    ("52.94.1.1", "DYNAMODB", "us-east-1"),
+    ("54.208.1.1", "EC2", "us-east-1"),
+    ("52.4.0.1", "AMAZON", "us-east-1"),  # only AMAZON covers it
+    ("52.95.128.179", "S3", "ap-southeast-2"),  # AWS's own flow log example (flowlogs.md §9.8)
+    ("2a05:d078:8000::1", "AMAZON", "eu-west-1"),
+    ("8.8.8.8", None, None),
+    ("10.0.0.1", None, None),
+]
+
+
+@pytest.mark.parametrize("addr, service, region", SERVICE_CASES)
+def test_aws_service_of_the_shipped_sample(addr, service, region):
+    got = enrich.aws_service_of(pa.array([addr]), aws_ranges.sample_path()).to_pylist()
+    assert got == [{"service": service, "region": region}]
+
+
+def test_aws_service_prefers_the_longest_named_prefix(tmp_path):
+    doc = {
+        "createDate": "x",
+        "prefixes": [
+            {"ip_prefix": "52.0.0.0/8", "region": "us-east-1", "service": "EC2"},
+            {"ip_prefix": "52.1.0.0/16", "region": "us-west-2", "service": "S3"},
+            {"ip_prefix": "52.1.2.0/24", "region": "us-west-2", "service": "AMAZON"},
+        ],
+    }
+    path = tmp_path / "ranges.json"
+    path.write_text(json.dumps(doc))
+    got = enrich.aws_service_of(pa.array(["52.1.2.3", "52.9.9.9"]), path).to_pylist()
+    assert got == [{"service": "S3", "region": "us-west-2"}, {"service": "EC2", "region": "us-east-1"}]
+
+
+def test_bad_ip_ranges_files_name_the_file(tmp_path):
+    with pytest.raises(InputError, match="missing.json: no such file"):
+        aws_ranges.load(tmp_path / "missing.json")
+    (tmp_path / "html.json").write_text("<html>")
+    with pytest.raises(InputError, match="html.json: not AWS's ip-ranges.json"):
+        aws_ranges.load(tmp_path / "html.json")
+    (tmp_path / "bad.json").write_text(json.dumps({"prefixes": [{"ip_prefix": "1.2.3.0/24"}]}))
+    with pytest.raises(InputError, match="entry 0 of 'ip_prefix'"):
+        aws_ranges.load(tmp_path / "bad.json")
+
+
+def test_ip_ranges_offline_without_a_copy_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("VPCFLOW_CACHE_DIR", str(tmp_path))
+    with pytest.raises(InputError, match="--ip-ranges FILE"):
+        aws_ranges.locate(None, offline=True)
+    assert aws_ranges.locate(tmp_path / "given.json") == tmp_path / "given.json"
