@@ -96,20 +96,30 @@ class AwsRanges:
     @classmethod
     def from_ip_ranges_json(cls, path: str | Path) -> AwsRanges:
         data = json.loads(Path(path).read_text())
-        return cls.from_rows((p["ip_prefix"], p.get("region", ""), p["service"]) for p in data.get("prefixes", []))
+        return cls.from_rows(
+            (p["ip_prefix"], p.get("region", ""), p["service"]) for p in data.get("prefixes", [])
+        )
 
     def service_of(self, numbers: np.ndarray) -> list[str | None]:
         """The service of each IPv4 address given as an integer (None when not an AWS address)."""
         numbers = np.asarray(numbers, dtype=np.uint64)
         at = np.searchsorted(self.starts, numbers, side="right") - 1
         found = (at >= 0) & (numbers <= self.ends[np.clip(at, 0, None)] if len(self.ends) else False)
-        return [self.services[i] if ok else None for i, ok in zip(at.tolist(), np.atleast_1d(found).tolist(), strict=True)]
+        return [
+            self.services[i] if ok else None
+            for i, ok in zip(at.tolist(), np.atleast_1d(found).tolist(), strict=True)
+        ]
 
     def prefixes_of(self, service: str) -> list[str]:
         out = []
         for start, end, name in zip(self.starts.tolist(), self.ends.tolist(), self.services, strict=True):
             if name == service:
-                out += [str(n) for n in ipaddress.summarize_address_range(ipaddress.IPv4Address(start), ipaddress.IPv4Address(end))]
+                out += [
+                    str(n)
+                    for n in ipaddress.summarize_address_range(
+                        ipaddress.IPv4Address(start), ipaddress.IPv4Address(end)
+                    )
+                ]
         return out
 
 
@@ -166,7 +176,11 @@ class _AddressTable:
     def build(cls, texts: list[str], ranges: AwsRanges) -> _AddressTable:
         parsed = [ipaddress.ip_address(t) for t in texts]
         v4 = [a for a in parsed if a.version == 4 and a.is_global]
-        services = dict(zip(v4, ranges.service_of(np.array([int(a) for a in v4], dtype=np.uint64)), strict=True)) if v4 else {}
+        services = (
+            dict(zip(v4, ranges.service_of(np.array([int(a) for a in v4], dtype=np.uint64)), strict=True))
+            if v4
+            else {}
+        )
         return cls(
             pa.array(texts, pa.string()),
             pa.array(["IPv4" if a.version == 4 else "IPv6" for a in parsed], pa.string()),

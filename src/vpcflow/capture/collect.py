@@ -18,7 +18,16 @@ import pyarrow.compute as pc
 from vpcflow.capture.deliver_cwl import FlowLogRecords
 from vpcflow.capture.flowlogs import FlowLog, ResourceType, TrafficType
 from vpcflow.capture.records import (
-    ACCEPT, NODATA, REJECT, SKIPDATA, Capture, Materialiser, Trains, idle_windows, limit_flows, status_rows,
+    ACCEPT,
+    NODATA,
+    REJECT,
+    SKIPDATA,
+    Capture,
+    Materialiser,
+    Trains,
+    idle_windows,
+    limit_flows,
+    status_rows,
     window_rows,
 )  # fmt: skip
 from vpcflow.errors import ModelError
@@ -36,7 +45,9 @@ def scope_of(flow_log: FlowLog, capture: Capture) -> np.ndarray:
     name = attr[flow_log.resource_type]
     mask = np.array([getattr(i, name) == flow_log.resource_id for i in capture.interfaces], dtype=bool)
     if not mask.any() and not _known(flow_log, capture):
-        raise ModelError(f"flow log {flow_log.id}: " + _NOT_FOUND[flow_log.resource_type].format(flow_log.resource_id))
+        raise ModelError(
+            f"flow log {flow_log.id}: " + _NOT_FOUND[flow_log.resource_type].format(flow_log.resource_id)
+        )
     return mask
 
 
@@ -48,7 +59,10 @@ def _known(flow_log: FlowLog, capture: Capture) -> bool:
 def effective_intervals(flow_log: FlowLog, capture: Capture) -> np.ndarray:
     """The aggregation interval of each interface under this flow log (60 on Nitro)."""
     return np.array(
-        [60 if i.nitro and i.kind == "instance" else flow_log.max_aggregation_interval for i in capture.interfaces],
+        [
+            60 if i.nitro and i.kind == "instance" else flow_log.max_aggregation_interval
+            for i in capture.interfaces
+        ],
         dtype=np.int64,
     )
 
@@ -80,12 +94,14 @@ def collect(
         for a in np.unique(interval[scope]).tolist():
             enis = scope & (interval == a)
             mine = _on(rows[a], enis)
-            idle_e, idle_w = idle_windows(mine, np.flatnonzero(enis), np.full(enis.sum(), a), begin, end)
-            status.append(status_rows(idle_e, idle_w, np.full(len(idle_e), a), NODATA))
+            idle_e, idle_w = idle_windows(
+                mine, np.flatnonzero(enis), np.full(enis.sum(), a), begin, end, capture.phase_s
+            )
+            status.append(status_rows(idle_e, idle_w, np.full(len(idle_e), a), NODATA, capture.phase_s))
             skipped = _on(skips[a], enis)
             if skipped.num_rows:
                 e, w = skipped["eni"].to_numpy(), skipped["window"].to_numpy()
-                status.append(status_rows(e, w, np.full(len(e), a), SKIPDATA))
+                status.append(status_rows(e, w, np.full(len(e), a), SKIPDATA, capture.phase_s))
             if flow_log.traffic_type is not TrafficType.ALL:
                 keep = ACCEPT if flow_log.traffic_type is TrafficType.ACCEPT else REJECT
                 mine = mine.filter(pc.equal(mine["action"], keep))
@@ -96,7 +112,8 @@ def collect(
         eni = np.concatenate([flow_rows["eni"].to_numpy(), status_table["eni"].to_numpy()])
         starts = np.concatenate([flow_rows["start"].to_numpy(), status_table["start"].to_numpy()])
         ends = np.concatenate([flow_rows["end"].to_numpy(), status_table["end"].to_numpy()])
-        out.append(FlowLogRecords(flow_log, table, ids[eni], starts, ends))
+        account, region = _owner(capture, scope)
+        out.append(FlowLogRecords(flow_log, table, ids[eni], starts, ends, account, region))
     return out
 
 
@@ -104,3 +121,11 @@ def _on(rows: pa.Table, enis: np.ndarray) -> pa.Table:
     if rows.num_rows == 0:
         return rows
     return rows.filter(pa.array(enis[rows["eni"].to_numpy()]))
+
+
+def _owner(capture: Capture, scope: np.ndarray) -> tuple[str, str]:
+    """The account and Region of the monitored resource (the VPC owner of its ENIs)."""
+    for iface, inside in zip(capture.interfaces, scope.tolist(), strict=True):
+        if inside:
+            return iface.owner_id or iface.account_id, iface.region
+    return "", ""

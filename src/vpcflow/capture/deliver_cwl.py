@@ -37,6 +37,8 @@ class FlowLogRecords:
     interface_ids: np.ndarray  # object array: the ENI of each record
     start: np.ndarray  # int64
     end: np.ndarray  # int64
+    account: str = ""  # the owner of the monitored resource: S3 keys carry it
+    region: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,8 @@ def _event_lines(start: np.ndarray, end: np.ndarray, messages: pa.Array) -> byte
         import json
 
         return "".join(
-            json.dumps({"timestamp": int(s) * 1000, "ingestionTime": _ingestion_ms(int(e)), "message": m}) + "\n"
+            json.dumps({"timestamp": int(s) * 1000, "ingestionTime": _ingestion_ms(int(e)), "message": m})
+            + "\n"
             for s, e, m in zip(start, end, messages.to_pylist(), strict=True)
         ).encode()
     ingestion = (end // 60 + 1) * 60_000 + DELIVERY_DELAY_S * 1000

@@ -36,7 +36,9 @@ from vpcflow.errors import FormatError, ModelError
 from vpcflow.records.formats import LogFormat
 
 S3_ARN = re.compile(r"^arn:aws[a-z-]*:s3:::(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<folder>.*))?$")
-LOG_GROUP_ARN = re.compile(r"^arn:aws[a-z-]*:logs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):log-group:(?P<name>[^:]+)$")
+LOG_GROUP_ARN = re.compile(
+    r"^arn:aws[a-z-]*:logs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):log-group:(?P<name>[^:]+)$"
+)
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 FLOW_LOG_ID = re.compile(r"^fl-[0-9a-f]{8,17}$")
 
@@ -103,7 +105,9 @@ class FlowLog(_ApiModel):
         except FormatError as exc:
             raise ValueError(f"Value '{value}' at 'logFormat' has an invalid format: {exc}") from None
         if fmt.family != "vpc":
-            raise ValueError("Transit Gateway fields are valid only in transit gateway flow logs, not in a VPC flow log")
+            raise ValueError(
+                "Transit Gateway fields are valid only in transit gateway flow logs, not in a VPC flow log"
+            )
         return value
 
     @model_validator(mode="after")
@@ -114,11 +118,15 @@ class FlowLog(_ApiModel):
             )
         prefix = {"VPC": "vpc-", "Subnet": "subnet-", "NetworkInterface": "eni-"}[self.resource_type.value]
         if not self.resource_id.startswith(prefix):
-            raise ValueError(f"resource id {self.resource_id!r} is not a {self.resource_type.value} id ({prefix}...)")
+            raise ValueError(
+                f"resource id {self.resource_id!r} is not a {self.resource_type.value} id ({prefix}...)"
+            )
         if self.flow_log_id is not None and not FLOW_LOG_ID.match(self.flow_log_id):
             raise ValueError(f"flow log id {self.flow_log_id!r} is not fl- followed by 8 to 17 hex digits")
         if self.log_destination_type == "kinesis-data-firehose":
-            raise ValueError("kinesis-data-firehose destinations are not simulated yet: use s3 or cloud-watch-logs")
+            raise ValueError(
+                "kinesis-data-firehose destinations are not simulated yet: use s3 or cloud-watch-logs"
+            )
         if self.log_destination_type == "s3":
             self._check_s3()
         else:
@@ -129,9 +137,13 @@ class FlowLog(_ApiModel):
         if self.deliver_logs_permission_arn is not None:
             raise ValueError("DeliverLogsPermissionArn is not applicable for s3 delivery")
         if self.log_group_name is not None:
-            raise ValueError("If you specify LogDestinationType as s3, do not specify DeliverLogsPermissionArn or LogGroupName.")
+            raise ValueError(
+                "If you specify LogDestinationType as s3, do not specify DeliverLogsPermissionArn or LogGroupName."
+            )
         if not self.log_destination:
-            raise ValueError("LogDestination is required for s3: the bucket ARN, e.g. arn:aws:s3:::my-bucket/my-logs/")
+            raise ValueError(
+                "LogDestination is required for s3: the bucket ARN, e.g. arn:aws:s3:::my-bucket/my-logs/"
+            )
         match = S3_ARN.match(self.log_destination)
         if match is None:
             raise ValueError(
@@ -148,7 +160,9 @@ class FlowLog(_ApiModel):
         if self.log_group_name and self.log_destination:
             raise ValueError("specify either LogGroupName or LogDestination (the log group ARN), not both")
         if not (self.log_group_name or self.log_destination):
-            raise ValueError("a cloud-watch-logs flow log needs LogGroupName or LogDestination (a log group ARN)")
+            raise ValueError(
+                "a cloud-watch-logs flow log needs LogGroupName or LogDestination (a log group ARN)"
+            )
         if self.log_destination:
             if self.log_destination.endswith(":*"):
                 raise ValueError(
@@ -166,7 +180,9 @@ class FlowLog(_ApiModel):
                 "the ARN of an IAM role that vpc-flow-logs.amazonaws.com can assume"
             )
         if ROLE_ARN.match(self.deliver_logs_permission_arn) is None:
-            raise ValueError(f"DeliverLogsPermissionArn {self.deliver_logs_permission_arn!r} is not an IAM role ARN")
+            raise ValueError(
+                f"DeliverLogsPermissionArn {self.deliver_logs_permission_arn!r} is not an IAM role ARN"
+            )
 
     # -- what the capture needs ------------------------------------------------------------------
 
@@ -206,7 +222,9 @@ class FlowLog(_ApiModel):
         if self.log_destination_type == "cloud-watch-logs" and self.log_destination:
             match = LOG_GROUP_ARN.match(self.log_destination)
             if match["region"] != region:
-                raise ModelError(f"flow log {self.id}: LogDestination must be in the same region as the API caller.")
+                raise ModelError(
+                    f"flow log {self.id}: LogDestination must be in the same region as the API caller."
+                )
 
 
 def parse_flow_logs(data: Any, source: str = "<flow_logs>", *, region: str | None = None) -> list[FlowLog]:
@@ -242,7 +260,9 @@ def parse_flow_logs(data: Any, source: str = "<flow_logs>", *, region: str | Non
     ids = [f.id for f in found]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
-        raise ModelError(f"{source}: flow log id {dupes[0]} is used twice; give each flow log its own flow_log_id")
+        raise ModelError(
+            f"{source}: flow log id {dupes[0]} is used twice; give each flow log its own flow_log_id"
+        )
     return found
 
 

@@ -40,6 +40,7 @@ class Interface:
     public_ip: str | None = None
     sublocation_type: str | None = None
     sublocation_id: str | None = None
+    owner_id: str | None = None  # the VPC owner, when account_id shows 'unknown' (AWS-created ENIs)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,10 @@ packet (so a TCP connection is a request train SYN..FIN and a response train SYN
 are trains of one). Each train crosses the sightings of its path (paths.py). Records follow AWS's
 capture rules (flowlogs.md §3):
 
-- windows are aligned on multiples of the aggregation interval (60 or 600 s; 60 s or less on Nitro);
+- windows are aligned on multiples of the aggregation interval (60 or 600 s; 60 s or less on Nitro),
+  shifted by the capture's `phase_s`: AWS's own examples show windows that do not start on the
+  minute (e.g. 1616729292-1616729349), so tests that reproduce them set the phase; AWS does not
+  document how its windows are placed;
 - a record aggregates one 5-tuple (with its direction, action and packet-level addresses) on one ENI in
   one window: packets and bytes summed, `start`/`end` = first/last packet time, `tcp-flags` OR-ed;
 - tcp-flags reports only FIN 1, SYN 2, RST 4 and SYN-ACK 18; pure ACK/PSH packets add 0;
@@ -50,7 +53,7 @@ class Trains:
     t0: np.ndarray  # int64 microseconds
     interval: np.ndarray  # int64 microseconds between packets (>0)
     count: np.ndarray  # int64 packets
-    size: np.ndarray  # int64 bytes per packet
+    size: np.ndarray  # float64 mean bytes per packet (totals are rounded cumulatively, so exact)
     flag_first: np.ndarray  # int16
     flag_last: np.ndarray  # int16
     flag_each: np.ndarray  # int16
@@ -60,7 +63,7 @@ class Trains:
 
     COLUMNS = ("path", "leg", "t0", "interval", "count", "size", "flag_first", "flag_last", "flag_each",
                "client_port", "server_port", "nat_port")  # fmt: skip
-    DTYPES = (np.int32, np.int8, np.int64, np.int64, np.int64, np.int64, np.int16, np.int16, np.int16,
+    DTYPES = (np.int32, np.int8, np.int64, np.int64, np.int64, np.float64, np.int16, np.int16, np.int16,
               np.int32, np.int32, np.int32)  # fmt: skip
 
     @classmethod
@@ -93,6 +96,7 @@ class Capture:
     interfaces: list[Interface]
     addresses: AddressBook
     paths: list[FlowPath] = field(default_factory=list)
+    phase_s: int = 0  # windows start at phase + k * interval (AWS's are not on the minute; see module doc)
 
     def __post_init__(self):
         self.eni_index = {iface.id: i for i, iface in enumerate(self.interfaces)}
@@ -107,7 +111,22 @@ class Capture:
         """Sighting columns, and for each (path, leg) the offset and number of its sightings."""
         if self._flat is not None:
             return self._flat
-        cols = {k: [] for k in ("eni", "dir", "src", "dst", "psrc", "pdst", "sport", "dport", "action", "tpath", "proto")}
+        cols = {
+            k: []
+            for k in (
+                "eni",
+                "dir",
+                "src",
+                "dst",
+                "psrc",
+                "pdst",
+                "sport",
+                "dport",
+                "action",
+                "tpath",
+                "proto",
+            )
+        }
         offset = np.zeros((len(self.paths), 2), dtype=np.int64)
         number = np.zeros((len(self.paths), 2), dtype=np.int64)
         book = self.addresses
@@ -133,20 +152,23 @@ class Capture:
         return flat
 
 
-def window_rows(trains: Trains, capture: Capture, interval_s: int, enis: np.ndarray | None = None) -> pa.Table:
+def window_rows(
+    trains: Trains, capture: Capture, interval_s: int, enis: np.ndarray | None = None
+) -> pa.Table:
     """Aggregated records (as id columns) of every sighting of every train, in `interval_s` windows.
 
     `enis`: a boolean mask over the capture's interfaces; sightings on other ENIs are not computed.
     """
     a = interval_s * US
     t0, step, count = trains.t0, trains.interval, trains.count
-    w_lo = t0 // a
-    w_hi = (t0 + (count - 1) * step) // a
+    shift = capture.phase_s * US
+    w_lo = (t0 - shift) // a
+    w_hi = (t0 - shift + (count - 1) * step) // a
     n_win = (w_hi - w_lo + 1).astype(np.int64)
     train = np.repeat(np.arange(len(trains), dtype=np.int64), n_win)
     starts = np.cumsum(n_win) - n_win
     window = w_lo[train] + (np.arange(len(train), dtype=np.int64) - starts[train])
-    ws = window * a - t0[train]
+    ws = window * a + shift - t0[train]
     st, cn = step[train], count[train]
     k_lo = np.where(ws <= 0, 0, -(-ws // st))
     k_hi = np.minimum(cn - 1, -(-(ws + a) // st) - 1)
@@ -171,26 +193,35 @@ def window_rows(trains: Trains, capture: Capture, interval_s: int, enis: np.ndar
         on = enis[flat["eni"][s]]
         row, s = row[on], s[on]
     tr = train[row]
-    ports = np.stack([trains.client_port, trains.server_port, trains.nat_port, np.zeros(len(trains), np.int32)])
+    ports = np.stack(
+        [trains.client_port, trains.server_port, trains.nat_port, np.zeros(len(trains), np.int32)]
+    )
     table = pa.table({
         "eni": flat["eni"][s], "dir": flat["dir"][s].astype(np.int8),
         "src": flat["src"][s], "dst": flat["dst"][s], "psrc": flat["psrc"][s], "pdst": flat["pdst"][s],
         "sport": ports[flat["sport"][s], tr], "dport": ports[flat["dport"][s], tr],
         "proto": flat["proto"][s].astype(np.int16), "action": flat["action"][s].astype(np.int8),
         "tpath": flat["tpath"][s].astype(np.int8), "window": window[row],
-        "start": first_t[row], "end": last_t[row], "packets": packets[row], "bytes": packets[row] * trains.size[tr],
+        "start": first_t[row], "end": last_t[row], "packets": packets[row], "bytes": _bytes(k_lo[row], k_hi[row], trains.size[tr]),
         "f1": flags[row] & FIN, "f2": flags[row] & SYN, "f4": flags[row] & RST, "f16": flags[row] & 16,
     })  # fmt: skip
     grouped = table.group_by(list(KEYS), use_threads=False).aggregate([
         ("packets", "sum"), ("bytes", "sum"), ("start", "min"), ("end", "max"),
         ("f1", "max"), ("f2", "max"), ("f4", "max"), ("f16", "max"),
     ])  # fmt: skip
-    flags = pc.add(pc.add(grouped["f1_max"], grouped["f2_max"]), pc.add(grouped["f4_max"], grouped["f16_max"]))
+    flags = pc.add(
+        pc.add(grouped["f1_max"], grouped["f2_max"]), pc.add(grouped["f4_max"], grouped["f16_max"])
+    )
     return pa.table(
         [grouped[k] for k in KEYS] + [grouped["start_min"], grouped["end_max"], grouped["packets_sum"],
                                       grouped["bytes_sum"], pc.cast(flags, pa.int16())],
         names=[*KEYS, "start", "end", "packets", "bytes", "flags"],
     )  # fmt: skip
+
+
+def _bytes(k_lo: np.ndarray, k_hi: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """Bytes of packets k_lo..k_hi of a train: cumulative rounding, so a train's windows add up exactly."""
+    return (np.floor((k_hi + 1) * size + 0.5) - np.floor(k_lo * size + 0.5)).astype(np.int64)
 
 
 def limit_flows(rows: pa.Table, capacity: int | None) -> tuple[pa.Table, pa.Table]:
@@ -213,16 +244,20 @@ def limit_flows(rows: pa.Table, capacity: int | None) -> tuple[pa.Table, pa.Tabl
     return rows.take(kept), marks
 
 
-def status_rows(enis: np.ndarray, windows: np.ndarray, interval_s: np.ndarray, status: int) -> pa.Table:
+def status_rows(
+    enis: np.ndarray, windows: np.ndarray, interval_s: np.ndarray, status: int, phase_s: int = 0
+) -> pa.Table:
     """NODATA or SKIPDATA records (id form) for (ENI, window) pairs."""
-    start = windows * interval_s
+    start = windows * interval_s + phase_s
     return pa.table({
         "eni": enis.astype(np.int32), "window": windows.astype(np.int64), "start": start.astype(np.int64),
         "end": (start + interval_s - 1).astype(np.int64), "status": np.full(len(enis), status, np.int8),
     })  # fmt: skip
 
 
-def idle_windows(rows: pa.Table, enis: np.ndarray, interval_s: np.ndarray, begin: int, end: int) -> tuple:
+def idle_windows(
+    rows: pa.Table, enis: np.ndarray, interval_s: np.ndarray, begin: int, end: int, phase_s: int = 0
+) -> tuple:
     """(ENI, window) pairs in [begin, end) with no rows: the NODATA records."""
     busy = set()
     if rows.num_rows:
@@ -230,7 +265,7 @@ def idle_windows(rows: pa.Table, enis: np.ndarray, interval_s: np.ndarray, begin
         busy = set(zip(pairs["eni"].to_pylist(), pairs["window"].to_pylist(), strict=True))
     out_e, out_w = [], []
     for eni, a in zip(enis.tolist(), interval_s.tolist(), strict=True):
-        for w in range(begin // a, -(-end // a)):
+        for w in range((begin - phase_s) // a, -(-(end - phase_s) // a)):
             if (eni, w) not in busy:
                 out_e.append(eni)
                 out_w.append(w)
@@ -275,7 +310,11 @@ class Materialiser:
             elif t in self.iface:
                 col = self.iface[t].take(rows["eni"])
             elif t in ("srcaddr", "dstaddr", "pkt-srcaddr", "pkt-dstaddr"):
-                col = book.text.take(rows[{"srcaddr": "src", "dstaddr": "dst", "pkt-srcaddr": "psrc", "pkt-dstaddr": "pdst"}[t]])
+                col = book.text.take(
+                    rows[
+                        {"srcaddr": "src", "dstaddr": "dst", "pkt-srcaddr": "psrc", "pkt-dstaddr": "pdst"}[t]
+                    ]
+                )
             elif t in ("srcport", "dstport"):
                 col = rows["sport" if t == "srcport" else "dport"]
             elif t == "protocol":
@@ -327,4 +366,13 @@ _ACTIONS = pa.array(["ACCEPT", "REJECT"])
 _DIRECTIONS = pa.array(["ingress", "egress"])
 _STATUSES = pa.array(["OK", "NODATA", "SKIPDATA"])
 
-__all__ = ["Capture", "Materialiser", "Port", "Trains", "idle_windows", "limit_flows", "status_rows", "window_rows"]
+__all__ = [
+    "Capture",
+    "Materialiser",
+    "Port",
+    "Trains",
+    "idle_windows",
+    "limit_flows",
+    "status_rows",
+    "window_rows",
+]
