@@ -1,0 +1,144 @@
+"""Query engines behind one small interface: DuckDB now; Spark and Athena plug in at `Engine`.
+
+Every DuckDB call of the query layer goes through `DuckDBEngine` (DuckDB 2.0 changed its Python
+API: relations lost `fetchone()`, and a connection with an unfinished result refuses new
+statements, so each call here runs one statement and drains it before returning).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+import duckdb
+import pyarrow as pa
+
+from vpcflow.errors import LakeError, QueryError
+from vpcflow.query.tables import table_views
+
+# Athena functions DuckDB lacks, as macros. Trino's to_iso8601 writes a UTC timestamp with time zone
+# as 2021-04-01T00:00:00.000Z (milliseconds, 'Z'); dates as 2021-04-01. The session zone is UTC.
+ATHENA_MACROS = (
+    """CREATE OR REPLACE MACRO to_iso8601(x) AS CASE typeof(x)
+         WHEN 'DATE' THEN strftime(CAST(x AS DATE), '%Y-%m-%d')
+         WHEN 'TIMESTAMP WITH TIME ZONE' THEN strftime(CAST(x AS TIMESTAMPTZ), '%Y-%m-%dT%H:%M:%S.%g') || 'Z'
+         ELSE strftime(CAST(x AS TIMESTAMP), '%Y-%m-%dT%H:%M:%S.%g') END""",
+)
+
+
+class Engine(Protocol):
+    """What the query layer needs from an engine: run SQL of its own dialect, return Arrow."""
+
+    name: str
+    dialect: str  # the sqlglot dialect its SQL is written in
+
+    def query(self, sql: str) -> pa.Table: ...
+
+    def batches(self, sql: str) -> Iterator[pa.RecordBatch]: ...
+
+    def tables(self) -> list[str]: ...
+
+    def close(self) -> None: ...
+
+
+class DuckDBEngine:
+    """An in-memory DuckDB session over a lake folder: UTC, the lake's tables as views."""
+
+    name = "duckdb"
+    dialect = "duckdb"
+
+    def __init__(self, lake: str | os.PathLike | None = None, *, threads: int | None = None):
+        self.root = Path(lake) if lake is not None else None
+        if self.root is not None and not self.root.is_dir():
+            raise LakeError(
+                f"{self.root}: no such lake folder; run `vpcflow ingest SRC --lake {self.root}` first"
+            )
+        self._con = duckdb.connect(":memory:")
+        self._lock = threading.Lock()  # one statement at a time on the one connection
+        self._views: dict[str, str] = {}
+        self._run("SET TimeZone = 'UTC'")
+        if threads:
+            self._run(f"SET threads = {int(threads)}")
+        for macro in ATHENA_MACROS:
+            self._run(macro)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """(Re)define the lake's views: a long session sees tables and partition depths added since."""
+        if self.root is None:
+            return
+        views = table_views(self.root)
+        for name, body in views.items():
+            if self._views.get(name) != body:
+                self._run(f'CREATE OR REPLACE VIEW "{name}" AS {body}')
+        for name in set(self._views) - set(views):
+            self._run(f'DROP VIEW IF EXISTS "{name}"')
+        self._views = views
+
+    def tables(self) -> list[str]:
+        return sorted(self._views)
+
+    def _run(self, sql: str) -> None:
+        with self._lock:
+            try:
+                self._con.execute(sql).fetchall()
+            except duckdb.Error as exc:
+                raise QueryError(_duckdb_message(exc)) from None
+
+    def query(self, sql: str) -> pa.Table:
+        """Run one statement and return all of its rows."""
+        with self._lock:
+            try:
+                relation = self._con.sql(sql)
+                return relation.to_arrow_table() if relation is not None else pa.table({})
+            except duckdb.Error as exc:
+                raise QueryError(_duckdb_message(exc)) from None
+
+    def batches(self, sql: str, batch_rows: int = 1 << 16) -> Iterator[pa.RecordBatch]:
+        """Stream the rows of one statement; the connection is busy until the iterator is drained."""
+        with self._lock:
+            try:
+                relation = self._con.sql(sql)
+                if relation is not None:
+                    yield from relation.to_arrow_reader(batch_rows)
+            except duckdb.Error as exc:
+                raise QueryError(_duckdb_message(exc)) from None
+
+    def scalar(self, sql: str):
+        table = self.query(sql)
+        return table.column(0)[0].as_py() if table.num_rows else None
+
+    def explain_analyze(self, sql: str) -> str:
+        """DuckDB's profile of a run of `sql` (used to show which files a query opened)."""
+        table = self.query(f"EXPLAIN ANALYZE {sql}")
+        return "\n".join(str(v) for v in table.column(table.num_columns - 1).to_pylist())
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+    def __enter__(self) -> DuckDBEngine:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _duckdb_message(exc: duckdb.Error) -> str:
+    text = str(exc).strip()
+    return f"DuckDB: {text}"
+
+
+ENGINES = {"duckdb": DuckDBEngine}
+
+
+def open_engine(lake: str | os.PathLike | None, engine: str = "duckdb") -> Engine:
+    """An engine over `lake`; the seam where Spark and Athena engines will be chosen."""
+    try:
+        factory = ENGINES[engine]
+    except KeyError:
+        raise QueryError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}") from None
+    return factory(lake)
