@@ -24,7 +24,9 @@ KNOWN = [
 
 
 def test_country_and_owner_of_known_addresses():
-    addresses = pa.array([a for a, _, _ in KNOWN] + ["10.0.0.1", "192.168.1.1", None, "not-an-ip", "300.1.1.1"])
+    addresses = pa.array(
+        [a for a, _, _ in KNOWN] + ["10.0.0.1", "192.168.1.1", None, "not-an-ip", "300.1.1.1"]
+    )
     countries = enrich.country_of(addresses).to_pylist()
     assert countries == [c for _, c, _ in KNOWN] + [None] * 5
     owned = enrich.owner_of(addresses).to_pylist()
@@ -51,7 +53,10 @@ def test_address_numbers_match_ipaddress():
     address.install(con)
     rng = random.Random(1)
     values = [str(ipaddress.IPv4Address(rng.getrandbits(32))) for _ in range(300)]
-    values += [str(ipaddress.IPv6Address(rng.getrandbits(128))) for _ in range(300)] + ["::", "::ffff:1.2.3.4"]
+    values += [str(ipaddress.IPv6Address(rng.getrandbits(128))) for _ in range(300)] + [
+        "::",
+        "::ffff:1.2.3.4",
+    ]
     con.register("t", pa.table({"a": values}))
     got = con.sql("SELECT a, vpcflow_ip_number(a)::VARCHAR AS n, vpcflow_ip_family(a) AS f FROM t").fetchall()
     for a, n, f in got:

@@ -1,0 +1,326 @@
+"""Each report on a small seeded lake, against the same answer computed here in plain Python."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import random
+from collections import defaultdict
+from datetime import UTC, datetime
+
+import plevin
+import pytest
+
+from tests.reports.lakegen import flow, write_lake
+from vpcflow.reports import Options, Period, open_lake, parse_time, run_report
+from vpcflow.reports.enrich import aws_ranges, owners
+
+T0 = 1_764_000_000  # 2025-11-24T16:00:00Z
+NAT_ENI = "eni-0ffff0000000000aa"
+NAT_IP = "10.0.0.220"
+PUBLIC = ["133.11.0.1", "87.32.0.1", "193.99.144.80", "8.8.8.8", "1.1.1.1", "203.0.113.9"]
+PRIVATE = [f"10.0.{i}.{j}" for i in range(3) for j in range(1, 8)]
+S3_EU = ["52.218.1.1", "52.218.77.5"]
+DDB_US = ["52.94.1.1"]
+
+
+def build_records(seed: int = 7) -> list[dict]:
+    rng = random.Random(seed)
+    records = []
+    for i in range(1500):
+        src, dst = rng.choice(PUBLIC + PRIVATE), rng.choice(PRIVATE)
+        if rng.random() < 0.5:
+            src, dst = dst, src
+        sport, dport = rng.choice([rng.randint(1024, 65535), 443, 80]), rng.choice([22, 80, 443, 3389, 40000])
+        start = T0 + rng.randint(0, 3 * 86400)
+        records.append(
+            flow(
+                src,
+                dst,
+                sport,
+                dport,
+                action=rng.choice(["ACCEPT", "ACCEPT", "REJECT"]),
+                proto=rng.choice([6, 6, 17]),
+                packets=rng.randint(1, 50),
+                bytes=rng.randint(40, 90_000),
+                start=start,
+                eni=f"eni-{rng.randint(1, 6):017x}",
+                flow_direction=rng.choice([None, "ingress", "egress"]),
+            )
+        )
+    # A vertical scan (40 ports of one host in one window) and a horizontal sweep (30 hosts on 23).
+    for port in range(1000, 1040):
+        records.append(
+            flow("133.11.0.1", "10.0.1.1", 50000, port, action="REJECT", start=T0 + 7200 + port % 60)
+        )
+    for host in range(1, 31):
+        records.append(
+            flow("87.32.0.1", f"10.0.2.{host}", 50000, 23, action="REJECT", start=T0 + 9000 + host)
+        )
+    # NAT gateway legs (flowlogs.md §9.6) to S3 in its own region and to DynamoDB in another one.
+    for i in range(20):
+        remote = rng.choice(S3_EU + DDB_US)
+        size = rng.randint(1000, 5_000_000)
+        start = T0 + 3600 + i * 60
+        pkt = {"instance_id": None}
+        records += [
+            flow(
+                "10.0.1.5",
+                NAT_IP,
+                40000,
+                443,
+                eni=NAT_ENI,
+                bytes=size,
+                start=start,
+                pkt_srcaddr="10.0.1.5",
+                pkt_dstaddr=remote,
+                **pkt,
+            ),
+            flow(
+                NAT_IP,
+                remote,
+                40000,
+                443,
+                eni=NAT_ENI,
+                bytes=size,
+                start=start,
+                pkt_srcaddr=NAT_IP,
+                pkt_dstaddr=remote,
+                **pkt,
+            ),
+            flow(
+                remote,
+                NAT_IP,
+                443,
+                40000,
+                eni=NAT_ENI,
+                bytes=2 * size,
+                start=start,
+                pkt_srcaddr=remote,
+                pkt_dstaddr=NAT_IP,
+                **pkt,
+            ),
+            flow(
+                NAT_IP,
+                "10.0.1.5",
+                443,
+                40000,
+                eni=NAT_ENI,
+                bytes=2 * size,
+                start=start,
+                pkt_srcaddr=remote,
+                pkt_dstaddr="10.0.1.5",
+                **pkt,
+            ),
+        ]
+    return records
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory):
+    records = build_records()
+    root = write_lake(tmp_path_factory.mktemp("lake"), records, files_per_partition=2)
+    return root, records
+
+
+def in_period(record, period: Period) -> bool:
+    return (period.since is None or record["end"] >= period.since.timestamp()) and (
+        period.until is None or record["end"] < period.until.timestamp()
+    )
+
+
+def registry(addr):
+    network = plevin.Plevin(owners._data_path()).lookup(addr).network
+    return (network.country or None, network.asn) if network else (None, None)
+
+
+PERIODS = [
+    Period(),
+    Period(parse_time("2025-11-25", option="--since"), parse_time("2025-11-26T12:00Z", option="--until")),
+]
+
+
+@pytest.mark.parametrize("period", PERIODS, ids=["all", "window"])
+def test_rejects(lake, period):
+    root, records = lake
+    expected = defaultdict(lambda: {"records": 0, "bytes": 0, "first": None, "last": None})
+    for r in records:
+        if r["action"] == "REJECT" and in_period(r, period):
+            e = expected[(r["srcaddr"], r["dstport"], r["protocol"])]
+            e["records"] += 1
+            e["bytes"] += r["bytes"]
+            e["first"] = min(e["first"] or r["start"], r["start"])
+            e["last"] = max(e["last"] or r["end"], r["end"])
+    ranked = sorted(expected.items(), key=lambda kv: (-kv[1]["records"], -kv[1]["bytes"], kv[0]))[:20]
+    got = run_report("rejects", open_lake(root), Options(period=period, top=20)).table.to_pylist()
+    assert [(g["source"], g["port"], g["records"], g["bytes"]) for g in got] == [
+        (k[0], k[1], v["records"], v["bytes"]) for k, v in ranked
+    ]
+    for g, (_, v) in zip(got, ranked, strict=True):
+        assert g["first_seen"] == datetime.fromtimestamp(v["first"], UTC)
+        assert g["last_seen"] == datetime.fromtimestamp(v["last"], UTC)
+        assert (g["country"], g["asn"]) == registry(g["source"])
+
+
+def is_probe(r) -> bool:
+    if r["flow_direction"] if "flow_direction" in r else None:
+        return r["flow_direction"] == "ingress"
+    return r["action"] == "REJECT" or r["dstport"] <= r["srcport"]
+
+
+def test_scanners(lake):
+    root, records = lake
+    window, min_ports, min_hosts = 300, 15, 25
+    tries = defaultdict(set)
+    for r in records:
+        if is_probe(r):
+            tries[(r["srcaddr"], r["start"] // window * window)].add((r["dstaddr"], r["dstport"]))
+    expected = {}
+    for key, pairs in tries.items():
+        per_host, per_port = defaultdict(set), defaultdict(set)
+        for host, port in pairs:
+            per_host[host].add(port)
+            per_port[port].add(host)
+        vertical = max(len(v) for v in per_host.values()) >= min_ports
+        horizontal = max(len(v) for v in per_port.values()) >= min_hosts
+        if vertical or horizontal:
+            kind = "both" if vertical and horizontal else "vertical" if vertical else "horizontal"
+            expected[key] = (kind, len({p for _, p in pairs}), len({h for h, _ in pairs}))
+    got = run_report("scanners", open_lake(root), Options(top=0)).table.to_pylist()
+    assert {
+        (g["source"], int(g["window"].timestamp())): (g["kind"], g["ports"], g["targets"]) for g in got
+    } == expected
+    assert ("133.11.0.1", (T0 + 7200) // 300 * 300) in expected  # the planted scans are found
+    vertical = next(g for g in got if g["source"] == "133.11.0.1")
+    assert vertical["ports_tried"] == "1000-1039" and vertical["country"] == "JP"
+
+
+@pytest.mark.parametrize(
+    "by, rank_by, bucket", [("pair", "bytes", 3600), ("eni", "packets", 86400), ("pair", "packets", 0)]
+)
+def test_top_talkers(lake, by, rank_by, bucket):
+    root, records = lake
+    totals = defaultdict(lambda: [0, 0, 0])
+    for r in records:
+        key = (r["srcaddr"], r["dstaddr"]) if by == "pair" else (r["interface_id"],)
+        b = r["start"] // bucket * bucket if bucket else None
+        t = totals[(b, *key)]
+        t[0] += r["bytes"]
+        t[1] += r["packets"]
+        t[2] += 1
+    other = 1 if rank_by == "bytes" else 0
+    main = 0 if rank_by == "bytes" else 1
+    per_bucket = defaultdict(list)
+    for (b, *key), t in totals.items():
+        per_bucket[b].append((tuple(key), t))
+    expected = []
+    for b in sorted(per_bucket, key=lambda x: -1 if x is None else x):
+        ranked = sorted(per_bucket[b], key=lambda kt: (-kt[1][main], -kt[1][other], kt[0]))[:3]
+        expected += [(b, i + 1, key, t[0], t[1]) for i, (key, t) in enumerate(ranked)]
+    options = Options(top=3, by=by, rank_by=rank_by, bucket=bucket)
+    got = run_report("top-talkers", open_lake(root), options).table.to_pylist()
+    keys = ("source", "destination") if by == "pair" else ("interface_id",)
+    assert [
+        (
+            int(g["bucket"].timestamp()) if g["bucket"] else None,
+            g["rank"],
+            tuple(g[k] for k in keys),
+            g["bytes"],
+            g["packets"],
+        )
+        for g in got
+    ] == expected
+
+
+def classify(addr: str, prefixes: list[dict]):
+    ip = ipaddress.ip_address(addr)
+    matches = [p for p in prefixes if ip in ipaddress.ip_network(p.get("ip_prefix") or p.get("ipv6_prefix"))]
+    if not matches:
+        return None
+    best = sorted(
+        matches,
+        key=lambda p: (
+            p["service"] == "AMAZON",
+            -ipaddress.ip_network(p.get("ip_prefix") or p.get("ipv6_prefix")).prefixlen,
+            p["service"],
+        ),
+    )[0]
+    return best["service"], best["region"]
+
+
+def sample_prefixes():
+    doc = json.loads(aws_ranges.sample_path().read_text())
+    return doc["prefixes"] + doc["ipv6_prefixes"]
+
+
+def test_services(lake):
+    root, records = lake
+    prefixes = sample_prefixes()
+    expected = defaultdict(int)
+    for r in records:
+        for direction, addr in (
+            ("to", r.get("pkt_dstaddr") or r["dstaddr"]),
+            ("from", r.get("pkt_srcaddr") or r["srcaddr"]),
+        ):
+            found = classify(addr, prefixes)
+            if found:
+                expected[(*found, direction)] += r["bytes"]
+    options = Options(top=0, ip_ranges=aws_ranges.sample_path())
+    got = run_report("services", open_lake(root), options).table.to_pylist()
+    assert {(g["service"], g["region"], g["direction"]): g["bytes"] for g in got} == dict(expected)
+    assert got[0]["bytes"] == max(expected.values())
+
+
+def test_nat_savings(lake):
+    root, records = lake
+    prefixes = sample_prefixes()
+    expected = defaultdict(int)
+    for r in records:
+        if r["interface_id"] != NAT_ENI:
+            continue
+        for addr in (r["dstaddr"], r["srcaddr"]):
+            found = classify(addr, prefixes)
+            if found and found[0] in ("S3", "DYNAMODB") and found[1] == r["region"]:
+                expected[found[0]] += r["bytes"]
+                break
+    assert set(expected) == {"S3"}  # DynamoDB here is in us-east-1, the NAT in eu-west-1: no endpoint helps
+    got = run_report(
+        "nat-savings", open_lake(root), Options(ip_ranges=aws_ranges.sample_path(), price_per_gb=0.05)
+    ).table.to_pylist()
+    assert [(g["nat_interface"], g["service"], g["bytes"]) for g in got] == [(NAT_ENI, "S3", expected["S3"])]
+    assert got[0]["gateway_endpoint"] == "com.amazonaws.eu-west-1.s3"
+    assert got[0]["nat_processing_usd"] == round(expected["S3"] / 2**30 * 0.05, 2)
+
+
+def test_nat_savings_without_packet_addresses_says_why(tmp_path):
+    root = write_lake(tmp_path, [flow(NAT_IP, S3_EU[0], 40000, 443)])
+    result = run_report("nat-savings", open_lake(root), Options(ip_ranges=aws_ranges.sample_path()))
+    assert result.table.num_rows == 0
+    assert any("no record has pkt-dstaddr" in n for n in result.notes)
+
+
+def test_since_until_prune_partitions(tmp_path):
+    records = [
+        flow("87.32.0.1", "10.0.0.1", 40000, 22, action="REJECT", start=T0 + d * 86400) for d in range(3)
+    ]
+    root = write_lake(tmp_path, records)
+    # Damage the last day's file: a report that reads it fails, one that prunes it does not.
+    (next((root / "vpc_flow_logs").rglob("day=26/part-0.parquet"))).write_bytes(b"not a parquet file at all")
+    until = Period(until=parse_time("2025-11-26", option="--until"))
+    got = run_report("rejects", open_lake(root), Options(period=until)).table.to_pylist()
+    assert got[0]["records"] == 2
+    with pytest.raises(Exception, match="(?i)parquet|magic"):
+        run_report("rejects", open_lake(root), Options())
+
+
+def test_hourly_lake_and_empty_lake(tmp_path):
+    records = [
+        flow("87.32.0.1", "10.0.0.1", 40000, 22, action="REJECT", start=T0 + h * 3600) for h in range(5)
+    ]
+    root = write_lake(tmp_path / "hourly", records, hourly=True)
+    period = Period(
+        parse_time("2025-11-24T17:00Z", option="--since"), parse_time("2025-11-24T19:00Z", option="--until")
+    )
+    assert run_report("rejects", open_lake(root), Options(period=period)).table.to_pylist()[0]["records"] == 2
+    (tmp_path / "empty").mkdir()
+    assert run_report("rejects", open_lake(tmp_path / "empty"), Options()).table.num_rows == 0
