@@ -140,7 +140,12 @@ class Trace(_Frozen):
                     style = {"DENY": "red", "DROP": "red", "ALLOW": "green", "DELIVER": "green"}.get(
                         step.action, ""
                     )
-                    node.add(Text.assemble((f"{step.action:<9}", style), f" {step.component}: {step.detail}"))
+                    detail = (
+                        step.detail
+                        if step.detail.startswith(step.component)
+                        else f"{step.component}: {step.detail}"
+                    )
+                    node.add(Text.assemble((f"{step.action:<9}", style), f" {detail}"))
         if self.explanations:
             branch = tree.add(Text("explanations", style="bold"))
             for exp in self.explanations:
