@@ -103,11 +103,13 @@ class FlowWalk(Walk):
         self.observe(eni, "egress", pkt, True, rules, path=path, intermediate=intermediate)
         self.hop(eni.id, "network-interface", pkt, steps)
         if route is None:
+            detail, fix = self.no_route_hint(pkt, vpc)
             raise self.stop(
                 "NO_ROUTE_TO_DESTINATION",
                 rtb.id,
-                f"{rtb.id} (used by {subnet.id}) has no route that matches {pkt.dst}",
-                f"add a route for {pkt.dst} to {rtb.id} (e.g. 0.0.0.0/0 to a NAT gateway or internet gateway, or a gateway endpoint for the service)",
+                f"{rtb.id} (used by {subnet.id}) has no route that matches {pkt.dst}{detail}",
+                fix
+                or f"add a route for {pkt.dst} to {rtb.id} (e.g. 0.0.0.0/0 to a NAT gateway or internet gateway, or a gateway endpoint for the service)",
             )
         if route.state == "blackhole":
             raise self.stop(
