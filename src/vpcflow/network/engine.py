@@ -120,6 +120,23 @@ class FlowWalk(Walk):
             )
         self.follow(route.target, target, pkt, vpc, eni, local)
 
+    def no_route_hint(self, pkt: Pkt, vpc: Vpc) -> tuple[str, str]:
+        """The classic trap: a gateway endpoint covers its own Region's prefix list only."""
+        svc = self.model.service_for_ip(pkt.dst)
+        if svc is None:
+            return "", ""
+        eps = [
+            e
+            for e in self.model.endpoints_in(vpc.id)
+            if e.vpc_endpoint_type == "Gateway" and e.service == svc.service
+        ]
+        if eps and svc.region != vpc.region:
+            return (
+                f" ({pkt.dst} is {svc.service} in {svc.region}; gateway endpoint {eps[0].id} covers {eps[0].service_region} only, prefix lists are per Region)",
+                f"call {svc.service} in {vpc.region} (aws ... --region {vpc.region}), or add a route to the internet for other Regions",
+            )
+        return f" ({pkt.dst} is {svc.service} in {svc.region})", ""
+
     def follow(
         self,
         target_id: str,
