@@ -27,7 +27,7 @@ DDB_US = ["52.94.1.1"]
 def build_records(seed: int = 7) -> list[dict]:
     rng = random.Random(seed)
     records = []
-    for i in range(1500):
+    for _ in range(1500):
         src, dst = rng.choice(PUBLIC + PRIVATE), rng.choice(PRIVATE)
         if rng.random() < 0.5:
             src, dst = dst, src
@@ -163,7 +163,7 @@ def test_rejects(lake, period):
 
 
 def is_probe(r) -> bool:
-    if r["flow_direction"] if "flow_direction" in r else None:
+    if r.get("flow_direction"):
         return r["flow_direction"] == "ingress"
     return r["action"] == "REJECT" or r["dstport"] <= r["srcport"]
 

@@ -55,9 +55,10 @@ def timeline_svg(overview: Overview, width: int = 760, height: int = 220) -> str
         parts.append(
             f"<line x1='{left}' x2='{width - 10}' y1='{y:.1f}' y2='{y:.1f}' stroke='#e2e8f0'/><text x='{left - 4}' y='{y + 4:.1f}' text-anchor='end'>{int(peak * frac)}</text>"
         )
-    for i in sorted({0, len(points) // 2, len(points) - 1}):
+    for i, anchor in sorted({0: "start", len(points) // 2: "middle", len(points) - 1: "end"}.items()):
+        x = left + i * step + (bar * 2 if anchor == "end" else 0)
         parts.append(
-            f"<text x='{left + i * step:.1f}' y='{height - 10}'>{_when(points[i]['start'], overview.bucket)}</text>"
+            f"<text x='{x:.1f}' y='{height - 10}' text-anchor='{anchor}'>{_when(points[i]['start'], overview.bucket)}</text>"
         )
     parts.append(
         f"<rect x='{width - 170}' y='2' width='10' height='10' fill='{ACCEPT}'/><text x='{width - 155}' y='11'>ACCEPT</text>"

@@ -48,7 +48,7 @@ def overview(source: Source, period: Period, top: int = 10) -> Overview:
     ).to_pylist()
     countries = arrow(
         source.con,
-        f"""SELECT coalesce(country, '-') AS country, sum(records)::BIGINT AS records, count(*) AS sources
+        f"""SELECT coalesce(country, 'none') AS country, sum(records)::BIGINT AS records, count(*) AS sources
             FROM ({enrich.with_owner(per_source, "source")})
             GROUP BY ALL ORDER BY records DESC, country LIMIT 15""",
     ).to_pylist()
