@@ -81,6 +81,8 @@ class FlowPath:
     request: tuple[Sighting, ...]
     response: tuple[Sighting, ...] = ()
     reaches_destination: bool = True
+    returns: bool = True  # the response, once accepted everywhere, is routed back to the client
+    nat_port: int | None = None  # the source port a NAT gateway on the path chose, if the engine says
     explanation: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -91,4 +93,4 @@ class FlowPath:
     @property
     def completed(self) -> bool:
         """The response got back to the client: a TCP handshake completes."""
-        return self.delivered and all(s.action == "ACCEPT" for s in self.response)
+        return self.delivered and self.returns and all(s.action == "ACCEPT" for s in self.response)

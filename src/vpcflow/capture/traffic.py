@@ -95,41 +95,42 @@ class TrafficBuilder:
 
     # -- one connection ------------------------------------------------------------------------
 
-    def connection(self, source: str, destination: str, protocol: int, port: int, sport: int, t0_s: float,
+    def connection(self, source: str, destination: str | None, protocol: int, port: int, sport: int, t0_s: float,
                    duration: float, rate: float, size: float, rrate: float, rsize: float, keep: bool = False) -> None:  # fmt: skip
-        if self.finder.is_unlogged(source, destination, protocol, port):
+        if destination is None or self.finder.is_unlogged(source, destination, protocol, port):
             self.skipped += 1
             return
         p = self.path_id(source, destination, protocol, port, sport)
         path = self.capture.paths[p]
-        ports = (sport, port, int(self.rng.integers(*NAT_PORTS, endpoint=True)))
+        nat_port = int(self.rng.integers(*NAT_PORTS, endpoint=True))
+        ports = (sport, port, path.nat_port if path.nat_port is not None else nat_port)
         t0 = int(t0_s * US)
         n = max(2, round(duration * rate))
         m = max(2, round(duration * rrate))
         span = max(int(duration * US), 1)
         if protocol == 6:
             if keep and not path.completed:  # a client that keeps sending whatever happens
-                self.train(p, 0, t0, span // (n - 1), n, size, SYN, ports=ports)
+                self.train(p, 0, t0, _step(span, n), n, size, SYN, ports=ports)
                 if path.delivered:
-                    self.train(p, 1, t0, span // (m - 1), m, rsize, SYN_ACK, ports=ports)
+                    self.train(p, 1, t0, _step(span, m), m, rsize, SYN_ACK, ports=ports)
                 return
             if path.completed:
-                self.train(p, 0, t0, span // (n - 1), n, size, SYN, FIN, ports=ports)
-                self.train(p, 1, t0, span // (m - 1), m, rsize, SYN_ACK, FIN, ports=ports)
+                self.train(p, 0, t0, _step(span, n), n, size, SYN, FIN, ports=ports)
+                self.train(p, 1, t0, _step(span, m), m, rsize, SYN_ACK, FIN, ports=ports)
                 return
             for offset in SYN_RETRY_OFFSETS:
                 self.train(p, 0, t0 + offset * US, 1, 1, SYN_BYTES, SYN, ports=ports)
                 if path.delivered:
                     self.train(p, 1, t0 + offset * US, 1, 1, SYN_BYTES, SYN_ACK, ports=ports)
             return
-        self.train(p, 0, t0, span // (n - 1), n, size, ports=ports)
+        self.train(p, 0, t0, _step(span, n), n, size, ports=ports)
         if path.delivered:
             responses = n if protocol in (1, 58) else m  # a ping is answered packet for packet
             self.train(
                 p,
                 1,
                 t0,
-                span // (responses - 1),
+                _step(span, responses),
                 responses,
                 size if protocol in (1, 58) else rsize,
                 ports=ports,
@@ -147,6 +148,11 @@ class TrafficBuilder:
             self.train(p, 1, t_us, 1, 1, SYN_BYTES - 16, SYN_ACK, ports=ports)
         if path.completed:
             self.train(p, 0, t_us + 1, 1, 1, RST_BYTES, RST, ports=ports)
+
+
+def _step(span_us: int, packets: int) -> int:
+    """Microseconds between packets so that the last one falls at the end of the span, not before."""
+    return -(-span_us // (packets - 1))
 
 
 def build_traffic(scenario: Scenario, finder: PathFinder, capture: Capture) -> TrafficBuilder:
