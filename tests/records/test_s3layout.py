@@ -146,3 +146,32 @@ def test_find_flow_log_objects_keeps_the_bucket_prefix_and_sorts_by_window(tmp_p
     assert [p for p, _ in found] == [tmp_path / earlier.key, tmp_path / later.key]
     # pointed at a folder inside the prefix, the prefix above it is still the key's
     assert [k.prefix for _, k in find_flow_log_objects(tmp_path / "team")] == ["flow", "flow"]
+
+
+@given(
+    st.from_regex(r"\d{12}", fullmatch=True),
+    st.sampled_from(["us-east-1", "eu-west-1", "cn-north-1", "us-gov-west-1"]),
+    st.from_regex(r"fl-[0-9a-f]{8,17}", fullmatch=True),
+    st.datetimes(datetime(2015, 1, 1), datetime(2040, 12, 31)),
+    st.from_regex(r"[0-9a-f]{8}", fullmatch=True),
+    st.booleans(), st.booleans(), st.sampled_from([".log.gz", ".log.parquet"]),
+    st.sampled_from(["", "bucket/", "arn:aws:s3:::bucket/my-logs/", "s3://b/x/y/"]),
+)  # fmt: skip
+def test_parse_then_build_gives_back_the_key_text(
+    account, region, flow_log_id, when, hash_, hive, hourly, ext, prefix
+):
+    when = when.replace(minute=when.minute - when.minute % 5)
+    day = f"{when:%Y}/{when:%m}/{when:%d}/" + (f"{when:%H}/" if hourly else "")
+    if hive:
+        day = f"year={when:%Y}/month={when:%m}/day={when:%d}/" + (f"hour={when:%H}/" if hourly else "")
+        folder = f"AWSLogs/aws-account-id={account}/aws-service=vpcflowlogs/aws-region={region}/{day}"
+    else:
+        folder = f"AWSLogs/{account}/vpcflowlogs/{region}/{day}"
+    text = f"{prefix}{folder}{account}_vpcflowlogs_{region}_{flow_log_id}_{when:%Y%m%dT%H%M}Z_{hash_}{ext}"
+    key = parse_key(text)
+    assert key is not None, explain_key(text)
+    assert (
+        key.key == text
+        and key.hash == hash_
+        and key.window == when.replace(second=0, microsecond=0, tzinfo=UTC)
+    )
