@@ -136,7 +136,7 @@ class ModelPaths:
     # -- paths ---------------------------------------------------------------------------------
 
     def path(self, source: str, destination: str, protocol: int, port: int, source_port: int) -> FlowPath:
-        from vpcflow.network import evaluate_flow
+        from vpcflow.network.reach import evaluate_flow
 
         verdict = evaluate_flow(self.model, source, destination, protocol, port, src_port=source_port)
         request = tuple(_sighting(o, source_port, port) for o in verdict.request)
