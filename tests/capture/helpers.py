@@ -21,9 +21,10 @@ def seen(iface, direction, src, dst, sport, dport, action="ACCEPT", psrc=None, p
 
 
 def flow_log(log_format=None, interval=600, traffic="ALL", vpc="vpc-abcdefab012345678", **more) -> FlowLog:
+    more.setdefault("log_destination", "arn:aws:s3:::test-bucket")
     return FlowLog(
         resource_type="VPC", resource_id=vpc, traffic_type=traffic, max_aggregation_interval=interval,
-        log_format=log_format, log_destination_type="s3", log_destination="arn:aws:s3:::test-bucket", **more,
+        log_format=log_format, log_destination_type="s3", **more,
     )  # fmt: skip
 
 

@@ -55,7 +55,12 @@ def test_nodata_and_skipdata():
     """
     idle = eni("eni-1235b8ca123456789", "10.0.0.5", nitro=True)
     busy = eni("eni-11111111aaaaaaaaa", "10.0.0.6", nitro=True)
-    paths = {(f"198.51.100.{i}", "10.0.0.6", 6, 443): path(6, [seen(busy, "ingress", f"198.51.100.{i}", "10.0.0.6", C, S)]) for i in (1, 2)}
+    paths = {
+        (f"198.51.100.{i}", "10.0.0.6", 6, 443): path(
+            6, [seen(busy, "ingress", f"198.51.100.{i}", "10.0.0.6", C, S)]
+        )
+        for i in (1, 2)
+    }
     sim = run([idle, busy], paths, {
         "start": 1431280876, "duration": 60, "window_offset": 16, "capacity": 1,
         "connections": [{"source": f"198.51.100.{i}", "destination": "10.0.0.6", "port": 443, "start": 5 + i,
@@ -91,7 +96,11 @@ def test_security_group_and_network_acl(outbound_nacl, inbound_sg, expected):
     """
     iface = eni("eni-1235b8ca123456789", "172.31.16.139")
     request = [seen(iface, "ingress", "203.0.113.12", "172.31.16.139", Z, Z, inbound_sg)]
-    response = [seen(iface, "egress", "172.31.16.139", "203.0.113.12", Z, Z, outbound_nacl, path=8)] if outbound_nacl else []
+    response = (
+        [seen(iface, "egress", "172.31.16.139", "203.0.113.12", Z, Z, outbound_nacl, path=8)]
+        if outbound_nacl
+        else []
+    )
     sim = run([iface], {("203.0.113.12", "172.31.16.139", 1, 0): path(1, request, response)}, {
         "start": 1432917000, "duration": "10m",
         "connections": [{"source": "203.0.113.12", "destination": "172.31.16.139", "protocol": "icmp",
@@ -99,8 +108,12 @@ def test_security_group_and_network_acl(outbound_nacl, inbound_sg, expected):
     }, [flow_log()])  # fmt: skip
     got = [fields(r) for r in lines(sim.outputs[0])]
     assert [(r[3], r[12]) for r in got] == expected
-    request_line = fields("2 123456789010 eni-1235b8ca123456789 203.0.113.12 172.31.16.139 0 0 1 4 336 1432917027 1432917142 ACCEPT OK")
-    response_line = fields("2 123456789010 eni-1235b8ca123456789 172.31.16.139 203.0.113.12 0 0 1 4 336 1432917094 1432917142 REJECT OK")
+    request_line = fields(
+        "2 123456789010 eni-1235b8ca123456789 203.0.113.12 172.31.16.139 0 0 1 4 336 1432917027 1432917142 ACCEPT OK"
+    )
+    response_line = fields(
+        "2 123456789010 eni-1235b8ca123456789 172.31.16.139 203.0.113.12 0 0 1 4 336 1432917094 1432917142 REJECT OK"
+    )
     if inbound_sg == "ACCEPT":
         assert got[0] == request_line
     if outbound_nacl == "REJECT":

@@ -113,7 +113,8 @@ def collect(
         starts = np.concatenate([flow_rows["start"].to_numpy(), status_table["start"].to_numpy()])
         ends = np.concatenate([flow_rows["end"].to_numpy(), status_table["end"].to_numpy()])
         account, region = _owner(capture, scope)
-        out.append(FlowLogRecords(flow_log, table, ids[eni], starts, ends, account, region))
+        monitored = frozenset(ids[scope].tolist())
+        out.append(FlowLogRecords(flow_log, table, ids[eni], starts, ends, account, region, monitored))
     return out
 
 

@@ -39,6 +39,7 @@ class FlowLogRecords:
     end: np.ndarray  # int64
     account: str = ""  # the owner of the monitored resource: S3 keys carry it
     region: str = ""
+    monitored: frozenset[str] = frozenset()  # every ENI in the flow log's scope (records or not)
 
 
 @dataclass(frozen=True)
@@ -55,14 +56,14 @@ def deliver_cloudwatch(outputs: list[FlowLogRecords], sink: StreamSink) -> list[
         by_group[out.flow_log.log_group].append(out)
     delivered = []
     for group, members in sorted(by_group.items()):
-        enis_per_log = [set(m.interface_ids.tolist()) for m in members]
+        enis_per_log = [set(m.monitored) | set(m.interface_ids.tolist()) for m in members]
         streams: dict[str, list[tuple[np.ndarray, np.ndarray, pa.Array]]] = defaultdict(list)
         for member, enis in zip(members, enis_per_log, strict=True):
             if member.table.num_rows == 0:
                 continue
             messages = pa.array(record_lines(member.table, member.flow_log.format).decode().split("\n")[:-1])
             ids = member.interface_ids
-            for eni in sorted(enis):
+            for eni in sorted(set(ids.tolist())):
                 shared = sum(eni in other for other in enis_per_log) > 1
                 name = stream_name(eni, "ALL" if shared else member.flow_log.traffic_type.value)
                 mask = ids == eni

@@ -65,7 +65,7 @@ def deliver_s3(
     bounds = np.r_[0, cuts, len(order)]
     delivered: list[DeliveredObject] = []
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-        rows = table.take(order[lo:hi])
+        rows = table.take(order[lo:hi]).combine_chunks()
         window_start = int(window[lo])
         for sequence, piece in enumerate(_rotated(rows, fmt, file_format, max_file_bytes)):
             key = s3layout.build_key(

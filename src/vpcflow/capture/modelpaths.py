@@ -17,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 from functools import cached_property
 
-from vpcflow.capture.addresses import DHCP_PORTS, UNLOGGED_ADDRESSES, AwsRanges, SHIPPED_RANGES
+from vpcflow.capture.addresses import DHCP_PORTS, SHIPPED_RANGES, UNLOGGED_ADDRESSES, AwsRanges
 from vpcflow.capture.paths import FlowPath, Interface, Port, Sighting
 from vpcflow.errors import ModelError
 
@@ -27,9 +27,11 @@ class ModelPaths:
 
     def __init__(self, model):
         self.model = model
-        self.known_resources = {v.id for v in model.vpcs} | {s.id for s in model.subnets} | {
-            e.id for e in model.network_interfaces
-        }
+        self.known_resources = (
+            {v.id for v in model.vpcs}
+            | {s.id for s in model.subnets}
+            | {e.id for e in model.network_interfaces}
+        )
 
     # -- interfaces ----------------------------------------------------------------------------
 
@@ -110,7 +112,9 @@ class ModelPaths:
         else:
             vpc = self.model.vpc_of(eni)
         subnet = self.model.subnet_of(eni) if eni is not None else None
-        answer = resolve(self.model, vpc, name, region=region, client_az=subnet.availability_zone if subnet else None)
+        answer = resolve(
+            self.model, vpc, name, region=region, client_az=subnet.availability_zone if subnet else None
+        )
         return str(answer.address) if answer.resolved else None
 
     def public_targets(self) -> list[tuple[str, str]]:
@@ -141,9 +145,9 @@ class ModelPaths:
         verdict = evaluate_flow(self.model, source, destination, protocol, port, src_port=source_port)
         request = tuple(_sighting(o, source_port, port) for o in verdict.request)
         response = tuple(_sighting(o, source_port, port) for o in verdict.response)
-        nat_ports = {
-            o.srcport for o in verdict.request if o.srcport not in (source_port, port)
-        } | {o.dstport for o in verdict.response if o.dstport not in (source_port, port)}
+        nat_ports = {o.srcport for o in verdict.request if o.srcport not in (source_port, port)} | {
+            o.dstport for o in verdict.response if o.dstport not in (source_port, port)
+        }
         return FlowPath(
             protocol=protocol,
             request=request,

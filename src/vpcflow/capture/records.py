@@ -297,7 +297,9 @@ class Materialiser:
             parts.append(self._status(status, fmt))
         if not parts:
             return fmt.schema.empty_table()
-        return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+        # one chunk per column: pyarrow's CSV writer emits garbage when a column starts with an
+        # empty chunk (seen with pyarrow 26), and every consumer is faster on contiguous columns
+        return (pa.concat_tables(parts) if len(parts) > 1 else parts[0]).combine_chunks()
 
     def _flows(self, rows: pa.Table, fmt: LogFormat) -> pa.Table:
         n = rows.num_rows
