@@ -241,6 +241,7 @@ class FlowWalk(Walk):
             if not v.allowed:
                 self.hop(eni.id, "network-interface", pkt, steps)
                 raise self.sg_stop(v, eni, pkt)
+            self.middlebox = True
             node.pkt_out = pkt
             self.leave_eni(node, pkt, steps, (v.rule,))
             return

@@ -186,6 +186,9 @@ def _policies(
                 detail=f"the endpoint policy of {endpoint.id} refuses {request.action} on {request.resource} ({decision.effect}: {decision.statement}); the network path works, {svc.service} answers AccessDenied",
                 fix=f"allow {request.action} on {request.resource} in the policy of {endpoint.id}",
             )
+    if request.action.lower() == "sts:getcalleridentity":
+        # AWS: "No permissions are required to perform this operation", even under an explicit deny.
+        return None, None
     if instance is None or not instance.iam_instance_profile_arn:
         walk.notes.append("identity policy not evaluated: the source has no instance profile")
         return None, None

@@ -92,6 +92,7 @@ class Walk:
     service: AwsService | None = None
     service_endpoint: VpcEndpoint | None = None
     notes: list[str] = field(default_factory=list)
+    middlebox: bool = False  # an appliance forwarded the packet: SG references no longer match
 
     # --- recording ------------------------------------------------------------------------------
 
@@ -175,6 +176,8 @@ class Walk:
 
     def peer_groups(self, addr: Address, vpc: Vpc) -> frozenset[str]:
         """SGs of the ENI behind a private address in this VPC or a peered one (group rules match)."""
+        if self.middlebox:
+            return frozenset()  # spec vpc.md §5.1: through a middlebox, SG references do not match
         for eni in self.model.interfaces_with_ip(addr):
             other = self.model.vpc_of(eni)
             if other.id == vpc.id or (other.region == vpc.region and self._peered(vpc.id, other.id)):
