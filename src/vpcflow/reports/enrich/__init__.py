@@ -38,6 +38,9 @@ AWS_RANGES = "vpcflow_aws_ranges"
 def install_owners(con: duckdb.DuckDBPyConnection) -> bool:
     """Create the owner range table; False (and null columns later) when the database is missing."""
     address.install(con)
+    exists = con.sql(f"SELECT count(*) FROM duckdb_tables() WHERE table_name = '{OWNERS}'").fetchall()[0][0]
+    if exists:
+        return owners.available()  # loaded once per connection: reports reuse it
     if not owners.available():
         con.execute(
             f"CREATE OR REPLACE TABLE {OWNERS} (family UTINYINT, start UHUGEINT, country VARCHAR, "

@@ -1,0 +1,191 @@
+"""Every report on a lake of N records, against the same analysis hand-written in DuckDB SQL, in one run.
+
+    python bench/bench_reports.py [--records 100000000] [--days 7] [--repeat 1]
+
+The lake is written once per size under bench/data/reports-N/ (seeded numpy, written with pyarrow
+in the lake's layout: Hive partitions by account, region and day, every `vpc_schema()` column, the
+absent ones null). Traffic: random private and public addresses, rejects, a few port scanners and
+sweepers, NAT gateway legs to S3 and DynamoDB with packet-level addresses.
+
+Peers, measured in the same process on the same files, after one warm-up of each:
+- vpcflow: `vpcflow.reports.run_report(name, open_lake(lake), Options(...))`, what
+  `vpcflow report NAME --lake DIR` runs (enrichment included).
+- hand SQL: one statement per report written directly over `read_parquet(...)` the way a DuckDB user
+  would, with the same enrichment tables (owner blocks, AWS prefixes) as plain joins.
+Prints seconds for each and vpcflow / hand (target: within 1.5x; under 10 s at 100M records).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from vpcflow.records.catalog import vpc_schema  # noqa: E402
+from vpcflow.reports import Options, open_lake, run_report  # noqa: E402
+from vpcflow.reports import enrich  # noqa: E402
+from vpcflow.reports.enrich import aws_ranges  # noqa: E402
+
+T0 = 1_764_000_000  # 2025-11-24T16:00:00Z
+ACCOUNT, REGION = "123456789012", "eu-west-1"
+FILE_ROWS = 2_000_000
+
+
+def _ips(prefix_first: np.ndarray, prefix_second: np.ndarray, rng, n) -> np.ndarray:
+    a, b = rng.choice(prefix_first, n), rng.choice(prefix_second, n)
+    c, d = rng.integers(0, 256, n), rng.integers(1, 255, n)
+    return np.char.add(np.char.add(np.char.add(np.char.add(a.astype(str), "."), b.astype(str)), "."),
+                       np.char.add(np.char.add(c.astype(str), "."), d.astype(str)))
+
+
+def make_batch(n: int, day_start: int, rng: np.random.Generator) -> pa.Table:
+    private = np.char.add("10.0.", np.char.add(rng.integers(0, 40, n).astype(str), np.char.add(".", rng.integers(1, 255, n).astype(str))))
+    public = _ips(np.array([133, 87, 193, 8, 1, 45, 185, 91, 103, 200]), np.arange(0, 256), rng, n)
+    s3 = np.char.add("52.218.", np.char.add(rng.integers(0, 128, n).astype(str), np.char.add(".", rng.integers(1, 255, n).astype(str))))
+    kind = rng.random(n)
+    inbound = kind < 0.45
+    src = np.where(inbound, public, private)
+    dst = np.where(inbound, private, np.where(kind < 0.9, public, s3))
+    dport = np.where(inbound, rng.choice(np.array([22, 80, 443, 3389, 23, 8080]), n), rng.choice(np.array([443, 80, 53]), n))
+    sport = rng.integers(1024, 65535, n)
+    # Scanners: one in a thousand records walks ports of one host or one port across hosts.
+    scan = rng.random(n) < 0.001
+    dport = np.where(scan, rng.integers(1, 1024, n), dport)
+    start = day_start + rng.integers(0, 86_340, n)
+    nat = (kind >= 0.9) & (rng.random(n) < 0.5)
+    eni = np.where(nat, "eni-0ffff0000000000aa", np.char.add("eni-0a1b2c3d4e5f6", rng.integers(1000, 1200, n).astype(str)))
+    columns = {
+        "version": pa.array(np.full(n, 5, np.int32)),
+        "account_id": pa.array(np.full(n, ACCOUNT)),
+        "interface_id": pa.array(eni),
+        "srcaddr": pa.array(np.where(nat, "10.0.0.220", src)),
+        "dstaddr": pa.array(dst),
+        "srcport": pa.array(sport.astype(np.int32)),
+        "dstport": pa.array(dport.astype(np.int32)),
+        "protocol": pa.array(rng.choice(np.array([6, 6, 6, 17, 1]), n).astype(np.int64)),
+        "packets": pa.array(rng.integers(1, 200, n)),
+        "bytes": pa.array(rng.integers(40, 2_000_000, n)),
+        "start": pa.array(start),
+        "end": pa.array(start + rng.integers(0, 60, n)),
+        "action": pa.array(np.where(inbound & (rng.random(n) < 0.4) | scan, "REJECT", "ACCEPT")),
+        "log_status": pa.array(np.full(n, "OK")),
+        "pkt_srcaddr": pa.array(np.where(nat, "10.0.0.220", src)),
+        "pkt_dstaddr": pa.array(dst),
+        "region": pa.array(np.full(n, REGION)),
+        "flow_direction": pa.array(np.where(inbound, "ingress", "egress")),
+    }
+    schema = vpc_schema()
+    return pa.table({f.name: columns.get(f.name, pa.nulls(n, f.type)).cast(f.type) for f in schema}, schema=schema)
+
+
+def dataset(records: int, days: int) -> Path:
+    root = HERE / "data" / f"reports-{records}"
+    if (root / ".done").exists():
+        return root
+    rng = np.random.default_rng(6)
+    per_day = records // days
+    for day in range(days):
+        day_start = T0 - T0 % 86400 + day * 86400
+        when = time.gmtime(day_start)
+        folder = root / "vpc_flow_logs" / f"aws_account_id={ACCOUNT}" / f"aws_region={REGION}" / f"year={when.tm_year}" / f"month={when.tm_mon:02d}" / f"day={when.tm_mday:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        left, part = per_day + (records - per_day * days if day == days - 1 else 0), 0
+        while left > 0:
+            n = min(FILE_ROWS, left)
+            pq.write_table(make_batch(n, day_start, rng), folder / f"part-{part}.parquet", compression="zstd", row_group_size=250_000)
+            left -= n
+            part += 1
+    (root / ".done").touch()
+    return root
+
+
+def hand_sql(files: str) -> dict[str, str]:
+    """The same analyses as a DuckDB user would write them, over read_parquet and the same range tables."""
+    src = f"read_parquet('{files}')"
+    return {
+        "rejects": f"""
+            WITH a AS (SELECT srcaddr, dstport, protocol, count(*) n, sum(packets) p, sum(bytes) b, min(start) s, max("end") e
+                       FROM {src} WHERE action = 'REJECT' GROUP BY ALL ORDER BY n DESC, b DESC, srcaddr, dstport, protocol LIMIT 50)
+            SELECT a.*, o.country, o.asn, o.owner FROM (SELECT *, vpcflow_ip_family(srcaddr) f, vpcflow_ip_number(srcaddr) x FROM a) a
+            ASOF LEFT JOIN vpcflow_owners o ON a.f = o.family AND a.x >= o.start""",
+        "scanners": f"""
+            WITH p AS (SELECT srcaddr, dstaddr, dstport, start, "end", action, start // 300 * 300 w FROM {src}
+                       WHERE flow_direction = 'ingress' AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL),
+            t AS (SELECT DISTINCT srcaddr, w, dstaddr, dstport FROM p),
+            v AS (SELECT srcaddr, w, max(n) mp FROM (SELECT srcaddr, w, dstaddr, count(*) n FROM t GROUP BY ALL) GROUP BY ALL),
+            h AS (SELECT srcaddr, w, max(n) mh FROM (SELECT srcaddr, w, dstport, count(*) n FROM t GROUP BY ALL) GROUP BY ALL),
+            f AS (SELECT * FROM v JOIN h USING (srcaddr, w) WHERE mp >= 15 OR mh >= 25)
+            SELECT f.srcaddr, f.w, count(DISTINCT dstport), count(DISTINCT dstaddr), list(DISTINCT dstport), list(DISTINCT dstaddr),
+                   count(*), min(start), max("end") FROM f JOIN p USING (srcaddr, w) GROUP BY ALL""",
+        "top-talkers": f"""
+            SELECT * FROM (SELECT start // 3600 * 3600 bucket, srcaddr, dstaddr, sum(bytes) b, sum(packets) p, count(*) n
+                           FROM {src} GROUP BY ALL)
+            QUALIFY row_number() OVER (PARTITION BY bucket ORDER BY b DESC, p DESC, srcaddr, dstaddr) <= 50""",
+        "services": f"""
+            WITH f AS (SELECT coalesce(pkt_srcaddr, srcaddr) s, coalesce(pkt_dstaddr, dstaddr) d, bytes, packets FROM {src}),
+            a AS (SELECT d addr, 'to' dir, sum(bytes) b FROM f GROUP BY d UNION ALL SELECT s, 'from', sum(bytes) FROM f GROUP BY s),
+            k AS (SELECT DISTINCT addr, vpcflow_ip_family(addr) fam, vpcflow_ip_number(addr) x FROM a),
+            c AS (SELECT k.addr, r.service, r.region FROM k JOIN vpcflow_aws_ranges r ON k.fam = r.family AND k.x BETWEEN r.lo AND r.hi
+                  QUALIFY row_number() OVER (PARTITION BY k.addr ORDER BY (r.service <> 'AMAZON') DESC, r.prefix_len DESC) = 1)
+            SELECT service, region, dir, sum(b) FROM a JOIN c USING (addr) GROUP BY ALL""",
+        "nat-savings": f"""
+            WITH n AS (SELECT DISTINCT interface_id FROM {src} WHERE pkt_dstaddr <> dstaddr AND instance_id IS NULL
+                         AND NOT starts_with(pkt_dstaddr, '10.')),
+            l AS (SELECT interface_id, region, srcaddr, dstaddr, bytes FROM {src} WHERE interface_id IN (SELECT * FROM n)),
+            k AS (SELECT DISTINCT addr, vpcflow_ip_family(addr) fam, vpcflow_ip_number(addr) x
+                  FROM (SELECT srcaddr addr FROM l UNION ALL SELECT dstaddr FROM l)),
+            c AS (SELECT k.addr, r.service, r.region FROM k JOIN vpcflow_aws_ranges r ON k.fam = r.family AND k.x BETWEEN r.lo AND r.hi
+                  QUALIFY row_number() OVER (PARTITION BY k.addr ORDER BY (r.service <> 'AMAZON') DESC, r.prefix_len DESC) = 1)
+            SELECT l.interface_id, coalesce(cd.service, cs.service) svc, sum(bytes), sum(bytes) / 2^30 * 0.045
+            FROM l LEFT JOIN c cd ON l.dstaddr = cd.addr LEFT JOIN c cs ON l.srcaddr = cs.addr
+            WHERE coalesce(cd.service, cs.service) IN ('S3', 'DYNAMODB') AND coalesce(cd.region, cs.region) = l.region
+            GROUP BY ALL""",
+    }
+
+
+def timed(fn, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=100_000_000)
+    parser.add_argument("--days", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=1, help="timed runs per peer after a warm-up; the best is kept")
+    parser.add_argument("--reports", default="rejects,scanners,top-talkers,services,nat-savings")
+    args = parser.parse_args()
+
+    t = time.perf_counter()
+    lake = dataset(args.records, args.days)
+    print(f"lake {lake} ({args.records:,} records) ready in {time.perf_counter() - t:.1f}s")
+    source = open_lake(lake)
+    con = source.con
+    enrich.install(con, ip_ranges=aws_ranges.sample_path())
+    files = str(lake / "vpc_flow_logs" / "*" / "*" / "*" / "*" / "*" / "*.parquet")
+    hand = hand_sql(files)
+    options = Options(ip_ranges=aws_ranges.sample_path())
+
+    print(f"{'report':<13} {'vpcflow s':>10} {'hand SQL s':>11} {'ratio':>7}")
+    for name in args.reports.split(","):
+        run_ours = lambda name=name: run_report(name, source, options)  # noqa: E731
+        run_hand = lambda name=name: con.sql(hand[name]).to_arrow_table()  # noqa: E731
+        run_ours(), run_hand()  # warm-up: file metadata and page cache for both
+        ours, theirs = timed(run_ours, args.repeat), timed(run_hand, args.repeat)
+        print(f"{name:<13} {ours:>10.2f} {theirs:>11.2f} {ours / theirs:>6.2f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()
