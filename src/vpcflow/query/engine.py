@@ -17,6 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from vpcflow.errors import LakeError, QueryError
+from vpcflow.query.insights import functions as insights_functions
 from vpcflow.query.tables import table_views
 
 # Athena functions DuckDB lacks, as macros. Trino's to_iso8601 writes a UTC timestamp with time zone
@@ -64,6 +65,7 @@ class DuckDBEngine:
             self._run(f"SET threads = {int(threads)}")
         for macro in ATHENA_MACROS:
             self._run(macro)
+        insights_functions.install(self._con)
         self.refresh()
 
     def refresh(self) -> None:
@@ -93,7 +95,7 @@ class DuckDBEngine:
         with self._lock:
             try:
                 relation = self._con.sql(sql)
-                return relation.to_arrow_table() if relation is not None else pa.table({})
+                return _narrow(relation.to_arrow_table()) if relation is not None else pa.table({})
             except duckdb.Error as exc:
                 raise QueryError(_duckdb_message(exc)) from None
 
@@ -103,7 +105,8 @@ class DuckDBEngine:
             try:
                 relation = self._con.sql(sql)
                 if relation is not None:
-                    yield from relation.to_arrow_reader(batch_rows)
+                    for batch in relation.to_arrow_reader(batch_rows):
+                        yield _narrow(batch)
             except duckdb.Error as exc:
                 raise QueryError(_duckdb_message(exc)) from None
 
@@ -125,6 +128,22 @@ class DuckDBEngine:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+_HUGEINT = pa.decimal128(38, 0)
+
+
+def _narrow(data):
+    """DuckDB sums integers into HUGEINT (Arrow decimal128(38, 0)); Athena's and Insights' sums of
+    integers are integers, so such columns come back as int64 (they stay decimal if one overflows)."""
+    for i, column_type in enumerate(data.schema.types):
+        if column_type == _HUGEINT:
+            try:
+                narrowed = data.column(i).cast(pa.int64())
+            except pa.ArrowInvalid:
+                continue
+            data = data.set_column(i, data.schema.field(i).with_type(pa.int64()), narrowed)
+    return data
 
 
 def _duckdb_message(exc: duckdb.Error) -> str:
