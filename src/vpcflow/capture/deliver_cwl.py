@@ -58,7 +58,7 @@ def deliver_cloudwatch(outputs: list[FlowLogRecords], sink: StreamSink) -> list[
     for group, members in sorted(by_group.items()):
         enis_per_log = [set(m.monitored) | set(m.interface_ids.tolist()) for m in members]
         streams: dict[str, list[tuple[np.ndarray, np.ndarray, pa.Array]]] = defaultdict(list)
-        for member, enis in zip(members, enis_per_log, strict=True):
+        for member in members:
             if member.table.num_rows == 0:
                 continue
             messages = pa.array(record_lines(member.table, member.flow_log.format).decode().split("\n")[:-1])

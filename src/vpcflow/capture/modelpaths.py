@@ -106,11 +106,8 @@ class ModelPaths:
         from vpcflow.network.dns import resolve
 
         eni = self._eni(source)
-        if eni is None:
-            # an internet client resolves public names publicly: the model's stand-in addresses
-            vpc = self.model.vpcs[0]
-        else:
-            vpc = self.model.vpc_of(eni)
+        # an internet client resolves names as the first VPC would: only public answers matter to it
+        vpc = self.model.vpcs[0] if eni is None else self.model.vpc_of(eni)
         subnet = self.model.subnet_of(eni) if eni is not None else None
         answer = resolve(
             self.model, vpc, name, region=region, client_az=subnet.availability_zone if subnet else None

@@ -198,6 +198,7 @@ def _service_calls(builder: TrafficBuilder, scenario: Scenario, call: ServiceCal
     finder = builder.finder
     for t in _occurrences(scenario, call.start, call.every, call.count):
         # the CLI first asks the Amazon DNS server (never logged), then opens one HTTPS connection
+        builder.connection(call.source, "169.254.169.253", 17, 53, 0, scenario.begin + t, 0.01, 1, 80, 1, 200)
         dns = finder.resolve(call.source, f"service:{call.service}", call.region)
         sport = int(builder.rng.integers(*EPHEMERAL, endpoint=True))
         builder.connection(call.source, dns, 6, 443, sport, scenario.begin + t + 0.05, **_cli())
