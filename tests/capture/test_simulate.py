@@ -17,10 +17,10 @@ from vpcflow.errors import ModelError
 from vpcflow.lake import ingest, local_sources
 from vpcflow.network import load_model
 from vpcflow.records.badrecords import ReadStats
+from vpcflow.records.formats import ATHENA_V5_FORMAT as V5  # noqa: E402 - every v2-v5 field, AWS's order
 from vpcflow.records.reader import read_batches
 from vpcflow.records.writer import record_lines
 
-V5 = " ".join("${%s}" % f for f in ["version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "action", "log-status", "vpc-id", "subnet-id", "instance-id", "tcp-flags", "type", "pkt-srcaddr", "pkt-dstaddr", "region", "az-id", "sublocation-type", "sublocation-id", "pkt-src-aws-service", "pkt-dst-aws-service", "flow-direction", "traffic-path"])  # fmt: skip
 FLOW_LOG = {"resource_type": "VPC", "resource_id": "vpc-lab", "traffic_type": "ALL", "max_aggregation_interval": 60,
             "log_destination_type": "s3", "log_destination": "arn:aws:s3:::lab", "log_format": V5}  # fmt: skip
 
