@@ -30,8 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from vpcflow.records.catalog import vpc_schema  # noqa: E402
-from vpcflow.reports import Options, open_lake, run_report  # noqa: E402
-from vpcflow.reports import enrich  # noqa: E402
+from vpcflow.reports import Options, enrich, open_lake, run_report  # noqa: E402
 from vpcflow.reports.enrich import aws_ranges  # noqa: E402
 
 T0 = 1_764_000_000  # 2025-11-24T16:00:00Z
@@ -42,26 +41,46 @@ FILE_ROWS = 2_000_000
 def _ips(prefix_first: np.ndarray, prefix_second: np.ndarray, rng, n) -> np.ndarray:
     a, b = rng.choice(prefix_first, n), rng.choice(prefix_second, n)
     c, d = rng.integers(0, 256, n), rng.integers(1, 255, n)
-    return np.char.add(np.char.add(np.char.add(np.char.add(a.astype(str), "."), b.astype(str)), "."),
-                       np.char.add(np.char.add(c.astype(str), "."), d.astype(str)))
+    return np.char.add(
+        np.char.add(np.char.add(np.char.add(a.astype(str), "."), b.astype(str)), "."),
+        np.char.add(np.char.add(c.astype(str), "."), d.astype(str)),
+    )
 
 
 def make_batch(n: int, day_start: int, rng: np.random.Generator) -> pa.Table:
-    private = np.char.add("10.0.", np.char.add(rng.integers(0, 40, n).astype(str), np.char.add(".", rng.integers(1, 255, n).astype(str))))
+    private = np.char.add(
+        "10.0.",
+        np.char.add(
+            rng.integers(0, 40, n).astype(str), np.char.add(".", rng.integers(1, 255, n).astype(str))
+        ),
+    )
     public = _ips(np.array([133, 87, 193, 8, 1, 45, 185, 91, 103, 200]), np.arange(0, 256), rng, n)
-    s3 = np.char.add("52.218.", np.char.add(rng.integers(0, 128, n).astype(str), np.char.add(".", rng.integers(1, 255, n).astype(str))))
+    s3 = np.char.add(
+        "52.218.",
+        np.char.add(
+            rng.integers(0, 128, n).astype(str), np.char.add(".", rng.integers(1, 255, n).astype(str))
+        ),
+    )
     kind = rng.random(n)
     inbound = kind < 0.45
     src = np.where(inbound, public, private)
     dst = np.where(inbound, private, np.where(kind < 0.9, public, s3))
-    dport = np.where(inbound, rng.choice(np.array([22, 80, 443, 3389, 23, 8080]), n), rng.choice(np.array([443, 80, 53]), n))
+    dport = np.where(
+        inbound,
+        rng.choice(np.array([22, 80, 443, 3389, 23, 8080]), n),
+        rng.choice(np.array([443, 80, 53]), n),
+    )
     sport = rng.integers(1024, 65535, n)
     # Scanners: one in a thousand records walks ports of one host or one port across hosts.
     scan = rng.random(n) < 0.001
     dport = np.where(scan, rng.integers(1, 1024, n), dport)
     start = day_start + rng.integers(0, 86_340, n)
     nat = (kind >= 0.9) & (rng.random(n) < 0.5)
-    eni = np.where(nat, "eni-0ffff0000000000aa", np.char.add("eni-0a1b2c3d4e5f6", rng.integers(1000, 1200, n).astype(str)))
+    eni = np.where(
+        nat,
+        "eni-0ffff0000000000aa",
+        np.char.add("eni-0a1b2c3d4e5f6", rng.integers(1000, 1200, n).astype(str)),
+    )
     columns = {
         "version": pa.array(np.full(n, 5, np.int32)),
         "account_id": pa.array(np.full(n, ACCOUNT)),
@@ -83,7 +102,9 @@ def make_batch(n: int, day_start: int, rng: np.random.Generator) -> pa.Table:
         "flow_direction": pa.array(np.where(inbound, "ingress", "egress")),
     }
     schema = vpc_schema()
-    return pa.table({f.name: columns.get(f.name, pa.nulls(n, f.type)).cast(f.type) for f in schema}, schema=schema)
+    return pa.table(
+        {f.name: columns.get(f.name, pa.nulls(n, f.type)).cast(f.type) for f in schema}, schema=schema
+    )
 
 
 def dataset(records: int, days: int) -> Path:
@@ -95,12 +116,25 @@ def dataset(records: int, days: int) -> Path:
     for day in range(days):
         day_start = T0 - T0 % 86400 + day * 86400
         when = time.gmtime(day_start)
-        folder = root / "vpc_flow_logs" / f"aws_account_id={ACCOUNT}" / f"aws_region={REGION}" / f"year={when.tm_year}" / f"month={when.tm_mon:02d}" / f"day={when.tm_mday:02d}"
+        folder = (
+            root
+            / "vpc_flow_logs"
+            / f"aws_account_id={ACCOUNT}"
+            / f"aws_region={REGION}"
+            / f"year={when.tm_year}"
+            / f"month={when.tm_mon:02d}"
+            / f"day={when.tm_mday:02d}"
+        )
         folder.mkdir(parents=True, exist_ok=True)
         left, part = per_day + (records - per_day * days if day == days - 1 else 0), 0
         while left > 0:
             n = min(FILE_ROWS, left)
-            pq.write_table(make_batch(n, day_start, rng), folder / f"part-{part}.parquet", compression="zstd", row_group_size=250_000)
+            pq.write_table(
+                make_batch(n, day_start, rng),
+                folder / f"part-{part}.parquet",
+                compression="zstd",
+                row_group_size=250_000,
+            )
             left -= n
             part += 1
     (root / ".done").touch()
@@ -161,10 +195,14 @@ def timed(fn, repeat: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--records", type=int, default=100_000_000)
     parser.add_argument("--days", type=int, default=7)
-    parser.add_argument("--repeat", type=int, default=1, help="timed runs per peer after a warm-up; the best is kept")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="timed runs per peer after a warm-up; the best is kept"
+    )
     parser.add_argument("--reports", default="rejects,scanners,top-talkers,services,nat-savings")
     args = parser.parse_args()
 
