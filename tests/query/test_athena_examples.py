@@ -1,3 +1,4 @@
+# ruff: noqa: W291 - AWS example queries are kept verbatim, trailing spaces included
 """Every example query of AWS's Athena documentation for flow logs (spec §7.2, §7.4), run unchanged;
 expected answers computed in plain Python from the records the lake was written from."""
 
