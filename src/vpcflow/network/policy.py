@@ -98,6 +98,8 @@ _ARN_OPS = {"ArnEquals", "ArnNotEquals", "ArnLike", "ArnNotLike"}
 
 def _condition_ok(stmt: Mapping[str, Any], request: ApiRequest, notes: list[str]) -> bool:
     context = {k.lower(): v for k, v in request.context.items()}
+    if request.principal_arn:
+        context.setdefault("aws:principalarn", request.principal_arn)
     for op, block in (stmt.get("Condition") or {}).items():
         base = op.removesuffix("IfExists")
         for key, wanted in (block or {}).items():
