@@ -61,7 +61,7 @@ def limit(options: Options) -> str:
 
 
 def fetch(source: Source, sql: str) -> pa.Table:
-    return arrow(source.con, sql)
+    return arrow(source, sql)
 
 
 PROTOCOL_NAME = (

@@ -22,14 +22,14 @@ class Overview:
 def overview(source: Source, period: Period, top: int = 10) -> Overview:
     where = source.where(period)
     span = arrow(
-        source.con, f'SELECT min(start) AS lo, max("end") AS hi FROM vpc_flow_logs WHERE {where}'
+        source, f'SELECT min(start) AS lo, max("end") AS hi FROM vpc_flow_logs WHERE {where}'
     ).to_pylist()[0]
     lo, hi = span["lo"], span["hi"]
     if lo is None:
         return Overview(3600, [], [], [])
     bucket = next((b for b in NICE_BUCKETS if (hi - lo) / b <= MAX_BUCKETS), NICE_BUCKETS[-1])
     timeline = arrow(
-        source.con,
+        source,
         f"""SELECT (start // {bucket}) * {bucket} AS start,
                    count(*) FILTER (WHERE action = 'ACCEPT') AS accept,
                    count(*) FILTER (WHERE action = 'REJECT') AS reject
@@ -40,14 +40,14 @@ def overview(source: Source, period: Period, top: int = 10) -> Overview:
         SELECT srcaddr AS source, count(*) AS records, count(*) FILTER (WHERE action = 'REJECT') AS rejected
         FROM vpc_flow_logs WHERE {where} AND srcaddr IS NOT NULL GROUP BY ALL"""
     top_sources = arrow(
-        source.con,
+        source,
         f"""SELECT source, records, rejected, country FROM ({
             enrich.with_owner(per_source + f" ORDER BY records DESC, source LIMIT {int(top)}", "source")
         })
             ORDER BY records DESC, source""",
     ).to_pylist()
     countries = arrow(
-        source.con,
+        source,
         f"""SELECT coalesce(country, 'none') AS country, sum(records)::BIGINT AS records, count(*) AS sources
             FROM ({enrich.with_owner(per_source, "source")})
             GROUP BY ALL ORDER BY records DESC, country LIMIT 15""",

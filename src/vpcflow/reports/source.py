@@ -1,10 +1,7 @@
-"""Where reports read records: a lake's `vpc_flow_logs` relation on DuckDB, narrowed to a period.
+"""Where reports read records: the lake's `vpc_flow_logs` view, narrowed to a period.
 
-This is a thin adapter. The project's one DuckDB helper is `vpcflow.query.engine`; when it is
-importable we take the connection (and its `vpc_flow_logs` view) from it. Until then we define the
-same view here, over the lake's layout contract (vpcflow.lake.layout): Hive partitions
-`aws_account_id/aws_region/year/month/day[/hour]` of Parquet files holding every `vpc_schema()`
-column, plus `date`, `year`, `month`, `day`, `hour`.
+Every query goes through the project's one DuckDB helper, `vpcflow.query.engine.DuckDBEngine`,
+which defines the view (record columns plus `date`, `year`, `month`, `day`, `hour`).
 
 A period (`--since`, `--until`) becomes two predicates: one on the partition columns, which DuckDB
 evaluates against folder names to skip whole files, and one on the record's `end` (the lake
@@ -21,16 +18,15 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from vpcflow.errors import LakeError, VpcflowError
+from vpcflow.errors import VpcflowError
+from vpcflow.query.engine import DuckDBEngine
 
 RELATION = "vpc_flow_logs"
 
 
-def arrow(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pa.Table:
-    """Run one statement to completion and return its rows (DuckDB 2.0: no half-read results)."""
-    if params:
-        return con.execute(sql, params).fetch_arrow_table()
-    return con.sql(sql).to_arrow_table()
+def arrow(source: Source, sql: str) -> pa.Table:
+    """Run one statement through the engine and return all its rows (sums narrowed to int64)."""
+    return source.engine.query(sql)
 
 
 def parse_time(text: str | None, *, option: str) -> datetime | None:
@@ -60,12 +56,12 @@ class Period:
                 f"--since {self.since:%Y-%m-%dT%H:%M:%SZ} is not before --until {self.until:%Y-%m-%dT%H:%M:%SZ}"
             )
 
-    def predicate(self, hourly: bool = False) -> str:
+    def predicate(self) -> str:
         """SQL over `vpc_flow_logs`: partition pruning on `date`, plus the exact bound on `end`.
 
         Pruning is by day even in hourly lakes: DuckDB 2.0 skips files reliably for a comparison on
-        the view's `date` column, not for arithmetic over year/month/day/hour (measured in
-        tests/reports/test_reports.py::test_since_until_prune_partitions).
+        the view's `date` column, not for arithmetic over year/month/day/hour through a view
+        (tests/reports/test_reports.py::test_since_until_prune_partitions proves the skip).
         """
         terms = []
         if self.since:
@@ -80,77 +76,22 @@ class Period:
 
 @dataclass
 class Source:
-    """An open lake: a connection with the `vpc_flow_logs` view, and whether it has hour folders."""
+    """An open lake: the project's query engine, whose `vpc_flow_logs` view the reports read."""
 
-    con: duckdb.DuckDBPyConnection
+    engine: DuckDBEngine
     lake: Path
-    hourly: bool
-    empty: bool
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        # The engine has no call to register Arrow tables or Python functions, which enrichment
+        # needs (range tables, the IPv6 parser); this is the one place reports reach past it.
+        return self.engine._con
 
     def where(self, period: Period) -> str:
-        return period.predicate(self.hourly)
+        return period.predicate()
 
 
 def open_lake(lake: str | os.PathLike, *, threads: int | None = None) -> Source:
-    root = Path(lake)
-    if not root.is_dir():
-        raise LakeError(f"{root}: no such lake folder; give the folder `vpcflow ingest --lake` wrote")
-    table_dir = root / RELATION
-    files = (
-        [
-            p
-            for p in table_dir.rglob("*.parquet")
-            if not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts)
-        ]
-        if table_dir.is_dir()
-        else []
-    )
-    hourly = any("hour=" in str(p.relative_to(root)) for p in files[:1])
-    con = _engine_connection(root)
-    if con is None:
-        con = duckdb.connect()
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute("SET autoinstall_known_extensions = false")
-        if threads:
-            con.execute(f"SET threads = {int(threads)}")
-        _define_view(con, table_dir, hourly, empty=not files)
-    return Source(con=con, lake=root, hourly=hourly, empty=not files)
-
-
-def _engine_connection(root: Path) -> duckdb.DuckDBPyConnection | None:
-    # The project's engine, once it lands; its exact entry point is matched loosely on purpose.
-    try:
-        from vpcflow.query import engine  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    for name in ("open_lake", "connect", "open"):
-        opener = getattr(engine, name, None)
-        if callable(opener):
-            result = opener(root)
-            return getattr(result, "con", result)
-    return None
-
-
-def _define_view(con: duckdb.DuckDBPyConnection, table_dir: Path, hourly: bool, *, empty: bool) -> None:
-    from vpcflow.records.catalog import vpc_schema
-
-    columns = ", ".join(f'"{f.name}"' for f in vpc_schema())
-    if empty:
-        con.register("vpcflow_empty", vpc_schema().empty_table())
-        source = "vpcflow_empty"
-        partitions = (
-            "NULL::DATE AS date, NULL::VARCHAR AS aws_account_id, NULL::VARCHAR AS aws_region, "
-            "NULL::INTEGER AS year, NULL::INTEGER AS month, NULL::INTEGER AS day, NULL::INTEGER AS hour"
-        )
-    else:
-        levels = ["*"] * (6 if hourly else 5)
-        glob = str(table_dir.joinpath(*levels, "*.parquet"))
-        source = (
-            f"read_parquet('{glob}', hive_partitioning = true, "
-            "hive_types = {'aws_account_id': VARCHAR, 'aws_region': VARCHAR, 'year': INTEGER, "
-            "'month': INTEGER, 'day': INTEGER" + (", 'hour': INTEGER" if hourly else "") + "})"
-        )
-        partitions = "make_date(year, month, day) AS date, aws_account_id, aws_region, year, month, day, " + (
-            "hour" if hourly else "NULL::INTEGER AS hour"
-        )
-    con.execute(f"CREATE OR REPLACE VIEW {RELATION} AS SELECT {columns}, {partitions} FROM {source}")
+    engine = DuckDBEngine(lake, threads=threads)
+    engine.query("SET autoinstall_known_extensions = false")
+    return Source(engine=engine, lake=Path(lake))
