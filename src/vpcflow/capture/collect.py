@@ -29,6 +29,7 @@ from vpcflow.capture.records import (
     limit_flows,
     status_rows,
     window_rows,
+    with_status,
 )  # fmt: skip
 from vpcflow.errors import ModelError
 
@@ -90,32 +91,41 @@ def collect(
     ids = np.array([i.id for i in capture.interfaces], dtype=object)
     out = []
     for flow_log, scope, interval in zip(flow_logs, scopes, intervals, strict=True):
-        flows, status = [], []
+        parts = []
         for a in np.unique(interval[scope]).tolist():
             enis = scope & (interval == a)
             mine = _on(rows[a], enis)
             idle_e, idle_w = idle_windows(
                 mine, np.flatnonzero(enis), np.full(enis.sum(), a), begin, end, capture.phase_s
             )
-            status.append(status_rows(idle_e, idle_w, np.full(len(idle_e), a), NODATA, capture.phase_s))
+            parts.append(status_rows(idle_e, idle_w, np.full(len(idle_e), a), NODATA, capture.phase_s))
             skipped = _on(skips[a], enis)
             if skipped.num_rows:
                 e, w = skipped["eni"].to_numpy(), skipped["window"].to_numpy()
-                status.append(status_rows(e, w, np.full(len(e), a), SKIPDATA, capture.phase_s))
+                parts.append(status_rows(e, w, np.full(len(e), a), SKIPDATA, capture.phase_s))
             if flow_log.traffic_type is not TrafficType.ALL:
                 keep = ACCEPT if flow_log.traffic_type is TrafficType.ACCEPT else REJECT
                 mine = mine.filter(pc.equal(mine["action"], keep))
-            flows.append(mine)
-        flow_rows = pa.concat_tables(flows) if flows else None
-        status_table = pa.concat_tables(status) if status else None
-        table = materialise.table(flow_rows, status_table, flow_log.format)
-        eni = np.concatenate([flow_rows["eni"].to_numpy(), status_table["eni"].to_numpy()])
-        starts = np.concatenate([flow_rows["start"].to_numpy(), status_table["start"].to_numpy()])
-        ends = np.concatenate([flow_rows["end"].to_numpy(), status_table["end"].to_numpy()])
+            parts.append(with_status(mine))
+        every = pa.concat_tables(parts).combine_chunks() if parts else with_status(_empty_rows())
+        # records in `end` order (integers are cheap to reorder): delivery then slices, never copies
+        ends = every["end"].to_numpy()
+        order = np.argsort(ends, kind="stable")
+        every = every.take(order)
+        table = materialise.table(every, flow_log.format)
         account, region = _owner(capture, scope)
         monitored = frozenset(ids[scope].tolist())
-        out.append(FlowLogRecords(flow_log, table, ids[eni], starts, ends, account, region, monitored))
+        out.append(FlowLogRecords(
+            flow_log, table, ids[every["eni"].to_numpy()], every["start"].to_numpy(), ends[order],
+            account, region, monitored,
+        ))  # fmt: skip
     return out
+
+
+def _empty_rows() -> pa.Table:
+    return status_rows(
+        np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, np.int64), NODATA
+    ).drop_columns(["status"])
 
 
 def _on(rows: pa.Table, enis: np.ndarray) -> pa.Table:

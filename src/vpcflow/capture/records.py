@@ -247,12 +247,22 @@ def limit_flows(rows: pa.Table, capacity: int | None) -> tuple[pa.Table, pa.Tabl
 def status_rows(
     enis: np.ndarray, windows: np.ndarray, interval_s: np.ndarray, status: int, phase_s: int = 0
 ) -> pa.Table:
-    """NODATA or SKIPDATA records (id form) for (ENI, window) pairs."""
+    """NODATA or SKIPDATA records (id form, the flow columns zero) for (ENI, window) pairs."""
+    n = len(enis)
     start = windows * interval_s + phase_s
+    zeros32, zeros8 = np.zeros(n, np.int32), np.zeros(n, np.int8)
     return pa.table({
-        "eni": enis.astype(np.int32), "window": windows.astype(np.int64), "start": start.astype(np.int64),
-        "end": (start + interval_s - 1).astype(np.int64), "status": np.full(len(enis), status, np.int8),
+        "eni": enis.astype(np.int32), "dir": zeros8, "src": zeros32, "dst": zeros32, "psrc": zeros32,
+        "pdst": zeros32, "sport": zeros32, "dport": zeros32, "proto": np.zeros(n, np.int16), "action": zeros8,
+        "tpath": zeros8, "window": windows.astype(np.int64), "start": start.astype(np.int64),
+        "end": (start + interval_s - 1).astype(np.int64), "packets": np.zeros(n, np.int64),
+        "bytes": np.zeros(n, np.int64), "flags": np.zeros(n, np.int16), "status": np.full(n, status, np.int8),
     })  # fmt: skip
+
+
+def with_status(rows: pa.Table) -> pa.Table:
+    """Flow rows with their log-status column (OK), ready to be concatenated with status rows."""
+    return rows.append_column("status", pa.array(np.zeros(rows.num_rows, np.int8)))
 
 
 def idle_windows(
@@ -290,20 +300,19 @@ class Materialiser:
             "sublocation-id": pa.array([i.sublocation_id for i in ifs], pa.string()),
         }
 
-    def table(self, rows: pa.Table, status: pa.Table | None, fmt: LogFormat) -> pa.Table:
-        """Records in `fmt` for flow rows (log-status OK) followed by NODATA/SKIPDATA rows."""
-        parts = [self._flows(rows, fmt)] if rows.num_rows else []
-        if status is not None and status.num_rows:
-            parts.append(self._status(status, fmt))
-        if not parts:
-            return fmt.schema.empty_table()
-        # one chunk per column: pyarrow's CSV writer emits garbage when a column starts with an
-        # empty chunk (seen with pyarrow 26), and every consumer is faster on contiguous columns
-        return (pa.concat_tables(parts) if len(parts) > 1 else parts[0]).combine_chunks()
-
-    def _flows(self, rows: pa.Table, fmt: LogFormat) -> pa.Table:
+    def table(self, rows: pa.Table, fmt: LogFormat) -> pa.Table:
+        """Records in `fmt` for id-form rows (flows and NODATA/SKIPDATA, told apart by `status`)."""
+        rows = rows.combine_chunks()
         n = rows.num_rows
+        status = rows["status"].to_numpy()
+        no_flow = status != OK
+        masked = no_flow.any()
         book = self.capture.addresses.table
+
+        def ids(name: str) -> pa.Array:
+            values = rows[name].chunk(0) if rows[name].num_chunks == 1 else rows[name].combine_chunks()
+            return pa.array(values.to_numpy(), mask=no_flow) if masked else values
+
         cols = []
         for f in fmt.fields:
             t = f.token
@@ -311,59 +320,40 @@ class Materialiser:
                 col = pa.array(np.full(n, fmt.version, np.int32))
             elif t in self.iface:
                 col = self.iface[t].take(rows["eni"])
-            elif t in ("srcaddr", "dstaddr", "pkt-srcaddr", "pkt-dstaddr"):
-                col = book.text.take(
-                    rows[
-                        {"srcaddr": "src", "dstaddr": "dst", "pkt-srcaddr": "psrc", "pkt-dstaddr": "pdst"}[t]
-                    ]
-                )
-            elif t in ("srcport", "dstport"):
-                col = rows["sport" if t == "srcport" else "dport"]
-            elif t == "protocol":
-                col = rows["proto"]
-            elif t in ("packets", "bytes", "start", "end"):
+            elif t in _ADDRESS_COLUMNS:
+                col = book.text.take(ids(_ADDRESS_COLUMNS[t]))
+            elif t in _NUMBER_COLUMNS:
+                col = ids(_NUMBER_COLUMNS[t])
+            elif t in ("start", "end"):
                 col = rows[t]
-            elif t == "tcp-flags":
-                col = rows["flags"]
             elif t == "action":
-                col = _ACTIONS.take(rows["action"])
+                col = _ACTIONS.take(ids("action"))
             elif t == "log-status":
-                col = pa.array(np.full(n, "OK", object), pa.string())
+                col = _STATUSES.take(rows["status"])
             elif t == "type":
-                col = book.ip_type.take(rows["src"])
+                col = book.ip_type.take(ids("src"))
             elif t == "pkt-src-aws-service":
-                col = book.service.take(rows["psrc"])
+                col = book.service.take(ids("psrc"))
             elif t == "pkt-dst-aws-service":
-                col = book.service.take(rows["pdst"])
+                col = book.service.take(ids("pdst"))
             elif t == "flow-direction":
-                col = _DIRECTIONS.take(rows["dir"])
+                col = _DIRECTIONS.take(ids("dir"))
             elif t == "traffic-path":
                 tp = rows["tpath"].to_numpy()
                 col = pa.array(tp.astype(np.int32), mask=tp == 0)
             else:  # ecs-*, reject-reason, resource-id, encryption-status: '-' (see docs/scenarios.md)
                 col = pa.nulls(n, f.arrow_type)
+            if isinstance(col, pa.ChunkedArray):
+                col = col.combine_chunks()
             cols.append(col.cast(f.arrow_type) if col.type != f.arrow_type else col)
-        return pa.table(cols, schema=fmt.schema)
-
-    def _status(self, status: pa.Table, fmt: LogFormat) -> pa.Table:
-        n = status.num_rows
-        cols = []
-        for f in fmt.fields:
-            t = f.token
-            if t == "version":
-                col = pa.array(np.full(n, fmt.version, np.int32))
-            elif t in self.iface:
-                col = self.iface[t].take(status["eni"])
-            elif t in ("start", "end"):
-                col = status[t]
-            elif t == "log-status":
-                col = _STATUSES.take(status["status"])
-            else:
-                col = pa.nulls(n, f.arrow_type)
-            cols.append(col.cast(f.arrow_type) if col.type != f.arrow_type else col)
+        # one chunk per column: pyarrow's CSV writer emits garbage when a column starts with an
+        # empty chunk (seen with pyarrow 26), and every consumer is faster on contiguous columns
         return pa.table(cols, schema=fmt.schema)
 
 
+_ADDRESS_COLUMNS = {"srcaddr": "src", "dstaddr": "dst", "pkt-srcaddr": "psrc", "pkt-dstaddr": "pdst"}
+_NUMBER_COLUMNS = {"srcport": "sport", "dstport": "dport", "protocol": "proto", "packets": "packets",
+                   "bytes": "bytes", "tcp-flags": "flags"}  # fmt: skip
 _ACTIONS = pa.array(["ACCEPT", "REJECT"])
 _DIRECTIONS = pa.array(["ingress", "egress"])
 _STATUSES = pa.array(["OK", "NODATA", "SKIPDATA"])
