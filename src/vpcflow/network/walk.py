@@ -13,14 +13,13 @@ asymmetric routing through appliances and NAT, and a reply via a different NAT c
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, ip_address
 
 from vpcflow.network import filters
 from vpcflow.network.model import (
     AwsService,
     InternetGateway,
-    NatGateway,
     NetworkInterface,
     RouteTarget,
     Subnet,
@@ -286,6 +285,3 @@ def as_address(value: str | Address) -> Address:
 
 def is_private_v4(addr: Address) -> bool:
     return addr.version == 4 and any(addr in n for n in RFC1918)
-
-
-__all__ = ["MAX_HOPS", "Node", "Pkt", "Stop", "Walk", "as_address", "is_private_v4", "replace", "NatGateway"]
