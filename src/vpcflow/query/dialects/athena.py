@@ -17,6 +17,7 @@ the caller, so that a query gives the answer Athena gives or a `QueryError`, nev
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import sqlglot
@@ -24,6 +25,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, OptimizeError, ParseError, SqlglotError, UnsupportedError
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
+from sqlglot.schema import MappingSchema
 
 from vpcflow.errors import QueryError
 from vpcflow.query.tables import sql_schemas
@@ -53,18 +55,24 @@ def translate(sql: str) -> str:
     _refuse_unknown_functions(tree, sql)
     _name_like_athena(tree)
     try:
-        tree = qualify(tree, schema=sql_schemas(), dialect=READ, validate_qualify_columns=False,
+        tree = qualify(tree, schema=_schema(), dialect=READ, validate_qualify_columns=False,
                        expand_stars=False, quote_identifiers=True)  # fmt: skip
-        typed = annotate_types(tree.copy(), schema=sql_schemas(), dialect=READ)
+        if tree.find(exp.Div, exp.Add, exp.Sub, exp.DateAdd, exp.DateSub):  # typing costs ~5 ms: only when needed
+            typed = annotate_types(tree.copy(), schema=_schema(), dialect=READ)
+            _integer_division(tree, typed)
+            _date_arithmetic(tree, typed)
     except (OptimizeError, SqlglotError) as exc:
         raise QueryError(f"Athena SQL: {exc}") from None
-    _integer_division(tree, typed)
-    _date_arithmetic(tree, typed)
     tree = tree.transform(_athena_semantics)
     try:
         return tree.sql(dialect=WRITE, unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as exc:
         raise QueryError(f"Athena SQL: not translatable to DuckDB: {exc}") from None
+
+
+@functools.cache
+def _schema() -> MappingSchema:
+    return MappingSchema(sql_schemas(), dialect=READ)
 
 
 def _parse(sql: str) -> exp.Expression:
