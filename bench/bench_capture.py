@@ -68,6 +68,7 @@ def build(records: int, seed: int = 1) -> tuple[Capture, Trains]:
         interval=np.concatenate([interval, interval]), count=np.concatenate([count, count]),
         leg=np.r_[np.zeros(n), np.ones(n)], size=np.r_[rng.uniform(60, 1400, n), rng.uniform(60, 1400, n)],
         flag_first=np.r_[np.full(n, SYN), np.full(n, SYN_ACK)], flag_last=FIN,
+        flow=np.r_[np.arange(n), np.arange(n)],
         client_port=np.concatenate([rng.integers(32768, 61000, n)] * 2), server_port=np.concatenate([rng.choice([22, 80, 443, 5432], n)] * 2),
     )  # fmt: skip
     return capture, Trains.build(**common)

@@ -59,9 +59,10 @@ def deliver_s3(
     fmt = flow_log.format
     options = flow_log.options
     file_format = "parquet" if options.file_format == "parquet" else "text"
-    ordered = bool(np.all(end[1:] >= end[:-1]))  # collect() delivers records in end order
-    order = np.arange(len(end)) if ordered else np.argsort(end, kind="stable")
-    window = (end[order] // 300) * 300
+    window = (end // 300) * 300
+    ordered = bool(np.all(window[1:] >= window[:-1]))  # collect() groups records by window already
+    order = np.arange(len(end)) if ordered else np.argsort(window, kind="stable")
+    window = window[order]
     cuts = np.flatnonzero(np.diff(window)) + 1
     bounds = np.r_[0, cuts, len(order)]
     delivered: list[DeliveredObject] = []

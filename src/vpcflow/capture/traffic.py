@@ -74,15 +74,20 @@ class TrafficBuilder:
             self.cache[key] = found
         return found
 
+    flows: dict[tuple, int] = field(default_factory=dict)
+
     def train(self, path, leg, t0, interval, count, size, first=0, last=0, each=0, ports=(0, 0, 0)) -> None:
         if t0 >= self.horizon_us or count <= 0:
             return
+        flow = self.flows.setdefault((path, ports[0], ports[2]), len(self.flows))
         interval = max(int(interval), 1)
         fits = (self.horizon_us - 1 - t0) // interval + 1
         if fits < count:  # the scenario ends first: the connection has not closed yet
             count, last = fits, 0
         for name, value in zip(
-            Trains.COLUMNS, (path, leg, t0, interval, count, size, first, last, each, *ports), strict=True
+            Trains.COLUMNS,
+            (path, leg, t0, interval, count, size, first, last, each, *ports, flow),
+            strict=True,
         ):
             self.columns[name].append(value)
 
