@@ -88,3 +88,28 @@ def test_errors_name_the_option_and_the_fix(lake, cache, tmp_path, args, message
     args = [a.format(lake=lake, missing=tmp_path / "missing") for a in args]
     done = vpcflow(*args, env_cache=cache)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_explain_with_the_lab_model(tmp_path, cache):
+    lake = write_lake(
+        tmp_path, [flow("133.11.0.1", "10.0.0.10", 40000, 3389, action="REJECT", eni="eni-bastion")]
+    )
+    done = vpcflow(
+        "report",
+        "explain",
+        "--lake",
+        lake,
+        "--model",
+        "examples/endpoint-lab/lab.yaml",
+        "-o",
+        "json",
+        env_cache=cache,
+    )
+    assert done.returncode == 0, done.stderr
+    row = json.loads(done.stdout)
+    assert (
+        row["code"] == "ENI_SG_RULES_MISMATCH"
+        and row["responsible"] == "no ingress rule of sg-bastion matches"
+    )
+    done = vpcflow("report", "explain", "--lake", lake, env_cache=cache)
+    assert done.returncode == 2 and "needs the VPC model: add --model" in done.stderr
