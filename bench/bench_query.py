@@ -45,7 +45,10 @@ def generate(root: Path, records: int, seed: int = 42) -> Path:
     per_day = records // DAYS
     for d in range(DAYS):
         day = today - timedelta(days=DAYS - 1 - d)
-        folder = root / f"vpc_flow_logs/aws_account_id=123456789012/aws_region=us-east-1/year={day.year:04d}/month={day.month:02d}/day={day.day:02d}"
+        folder = (
+            root
+            / f"vpc_flow_logs/aws_account_id=123456789012/aws_region=us-east-1/year={day.year:04d}/month={day.month:02d}/day={day.day:02d}"
+        )
         folder.mkdir(parents=True, exist_ok=True)
         midnight = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
         rows_left, part = per_day + (records - per_day * DAYS if d == DAYS - 1 else 0), 0
@@ -55,7 +58,9 @@ def generate(root: Path, records: int, seed: int = 42) -> Path:
             columns = {
                 "version": pa.array(np.full(n, 2, np.int32)),
                 "account_id": pa.array(np.full(n, "123456789012")),
-                "interface_id": pa.array(np.char.add("eni-0000000000000", rng.integers(1000, 1300, n).astype(str))),
+                "interface_id": pa.array(
+                    np.char.add("eni-0000000000000", rng.integers(1000, 1300, n).astype(str))
+                ),
                 "srcaddr": pa.array(ADDRESSES[rng.integers(0, len(ADDRESSES), n)]),
                 "dstaddr": pa.array(ADDRESSES[rng.integers(0, len(ADDRESSES), n)]),
                 "srcport": pa.array(rng.integers(1024, 65535, n).astype(np.int32)),
@@ -68,8 +73,12 @@ def generate(root: Path, records: int, seed: int = 42) -> Path:
                 "action": pa.array(np.where(rng.random(n) < 0.8, "ACCEPT", "REJECT")),
                 "log_status": pa.array(np.full(n, "OK")),
             }
-            table = pa.table({f.name: columns.get(f.name, pa.nulls(n, f.type)) for f in schema}, schema=schema)
-            pq.write_table(table, folder / f"part-{part:05d}.parquet", compression="zstd", row_group_size=1 << 20)
+            table = pa.table(
+                {f.name: columns.get(f.name, pa.nulls(n, f.type)) for f in schema}, schema=schema
+            )
+            pq.write_table(
+                table, folder / f"part-{part:05d}.parquet", compression="zstd", row_group_size=1 << 20
+            )
             rows_left, part = rows_left - n, part + 1
         print(f"  generated {day}", file=sys.stderr)
     done.write_text("")
@@ -112,7 +121,9 @@ def best_of(run, repeat: int) -> tuple[float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--records", type=int, default=100_000_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--data", type=Path, default=Path(__file__).parent / "data")

@@ -42,6 +42,33 @@ OutputOption = typer.Option(
 OutFileOption = typer.Option(
     None, "--out", help="Write the result to this file (required for --output parquet)."
 )
+SqlArgument = typer.Argument(
+    None, metavar="SQL", help="One SQL statement; omit it to open the interactive prompt."
+)
+DialectOpt = typer.Option(
+    Dialect.athena, "--dialect", help="athena (Trino SQL, translated) or duckdb (as is)."
+)
+QueryArgument = typer.Argument(..., metavar="QUERY", help="A CloudWatch Logs Insights query.")
+SinceOpt = typer.Option(None, "--since", help="Start of the time range (ISO 8601, UTC if no zone).")
+UntilOpt = typer.Option(None, "--until", help="End of the time range, exclusive.")
+DefaultLimitOpt = typer.Option(1000, "--default-limit", help="Rows when the query has no limit (AWS: 1000).")
+MessageFormatOpt = typer.Option(
+    None, "--message-format", help="Log format of @message (default format otherwise)."
+)
+LocationOpt = typer.Option(
+    ..., "--location", help="s3://bucket/prefix/AWSLogs/{account}/vpcflowlogs/{region}/"
+)
+FileFormatOpt = typer.Option(DdlFormat.text, "--format", help="text (plain/gzip) or parquet delivery.")
+LogFormatOpt = typer.Option(
+    None, "--log-format", help="The flow log's format (default: every v2-v5 field, AWS's table)."
+)
+ProjectionOpt = typer.Option(
+    False, "--projection", help="Partition projection instead of ADD PARTITION statements."
+)
+PartitionsFromOpt = typer.Option(
+    None, "--partitions-from", help="A local copy of the S3 layout, or a lake: add its partitions."
+)
+TableOpt = typer.Option(None, "--table", help="Table name (default: AWS's example names).")
 
 
 def render(table: pa.Table, output: str, out: IO[str] | None = None) -> None:
@@ -68,13 +95,9 @@ def _emit(table: pa.Table, output: QueryOutput, out_file: Path | None) -> None:
 
 
 def query(
-    sql: str | None = typer.Argument(
-        None, metavar="SQL", help="One SQL statement; omit it to open the interactive prompt."
-    ),
+    sql: str | None = SqlArgument,
     lake: Path = LakeOption,
-    dialect: Dialect = typer.Option(
-        Dialect.athena, "--dialect", help="athena (Trino SQL, translated) or duckdb (as is)."
-    ),
+    dialect: Dialect = DialectOpt,
     output: QueryOutput = OutputOption,
     out: Path | None = OutFileOption,
 ) -> None:
@@ -103,18 +126,12 @@ def _when(text: str | None, option: str) -> datetime | None:
 
 
 def insights(
-    query: str = typer.Argument(..., metavar="QUERY", help="A CloudWatch Logs Insights query."),
+    query: str = QueryArgument,
     lake: Path = LakeOption,
-    since: str | None = typer.Option(
-        None, "--since", help="Start of the time range (ISO 8601, UTC if no zone)."
-    ),
-    until: str | None = typer.Option(None, "--until", help="End of the time range, exclusive."),
-    default_limit: int = typer.Option(
-        1000, "--default-limit", help="Rows when the query has no limit (AWS: 1000)."
-    ),
-    message_format: str | None = typer.Option(
-        None, "--message-format", help="Log format of @message (default format otherwise)."
-    ),
+    since: str | None = SinceOpt,
+    until: str | None = UntilOpt,
+    default_limit: int = DefaultLimitOpt,
+    message_format: str | None = MessageFormatOpt,
     output: QueryOutput = OutputOption,
     out: Path | None = OutFileOption,
 ) -> None:
@@ -133,22 +150,12 @@ athena_app = typer.Typer(help="Athena, for flow logs that live in S3.", no_args_
 
 @athena_app.command("ddl")
 def ddl(
-    location: str = typer.Option(
-        ..., "--location", help="s3://bucket/prefix/AWSLogs/{account}/vpcflowlogs/{region}/"
-    ),
-    file_format: DdlFormat = typer.Option(
-        DdlFormat.text, "--format", help="text (plain/gzip) or parquet delivery."
-    ),
-    log_format: str | None = typer.Option(
-        None, "--log-format", help="The flow log's format (default: every v2-v5 field, AWS's table)."
-    ),
-    projection: bool = typer.Option(
-        False, "--projection", help="Partition projection instead of ADD PARTITION statements."
-    ),
-    partitions_from: Path | None = typer.Option(
-        None, "--partitions-from", help="A local copy of the S3 layout, or a lake: add its partitions."
-    ),
-    table: str | None = typer.Option(None, "--table", help="Table name (default: AWS's example names)."),
+    location: str = LocationOpt,
+    file_format: DdlFormat = FileFormatOpt,
+    log_format: str | None = LogFormatOpt,
+    projection: bool = ProjectionOpt,
+    partitions_from: Path | None = PartitionsFromOpt,
+    table: str | None = TableOpt,
 ) -> None:
     """Print CREATE EXTERNAL TABLE for flow logs in S3, and its partitions (ALTER TABLE ADD
     PARTITION for those found with --partitions-from, or partition projection)."""

@@ -8,6 +8,7 @@ lake is read-only.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -123,15 +124,11 @@ class Repl:
         if readline is None:
             return
         readline.set_history_length(1000)
-        try:
+        with contextlib.suppress(OSError):
             readline.read_history_file(self.history)
-        except (FileNotFoundError, OSError):
-            pass
 
     def _save_history(self) -> None:
         if readline is None:
             return
-        try:
+        with contextlib.suppress(OSError):
             readline.write_history_file(self.history)
-        except OSError:
-            pass

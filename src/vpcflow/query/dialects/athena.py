@@ -57,7 +57,9 @@ def translate(sql: str) -> str:
     try:
         tree = qualify(tree, schema=_schema(), dialect=READ, validate_qualify_columns=False,
                        expand_stars=False, quote_identifiers=True)  # fmt: skip
-        if tree.find(exp.Div, exp.Add, exp.Sub, exp.DateAdd, exp.DateSub):  # typing costs ~5 ms: only when needed
+        if tree.find(
+            exp.Div, exp.Add, exp.Sub, exp.DateAdd, exp.DateSub
+        ):  # typing costs ~5 ms: only when needed
             typed = annotate_types(tree.copy(), schema=_schema(), dialect=READ)
             _integer_division(tree, typed)
             _date_arithmetic(tree, typed)
