@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from datetime import timedelta
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -17,7 +18,7 @@ from vpcflow.errors import LakeError, QueryError
 from vpcflow.query import DuckDBEngine, run_sql
 from vpcflow.records.catalog import tgw_schema
 
-from .conftest import HOURLY, make_records, partition_folder, write_lake
+from .conftest import HOURLY, TODAY, make_records, partition_folder, write_lake
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +42,7 @@ def _files_scanned(profile: str) -> int:
         "date >= DATE('2021-02-01') AND date < DATE('2021-03-01')",
         "year = '2021' AND month = '02'",
         "year = '2020' AND month = '05' AND day = '04'",
+        "date > current_date - interval '7' day",
     ],
 )
 def test_partition_filters_prune(trapped_lake, where):
@@ -62,6 +64,7 @@ def _matches(rec, where: str) -> bool:
         "date >= DATE('2021-02-01') AND date < DATE('2021-03-01')": "2021-02-01" <= d < "2021-03-01",
         "year = '2021' AND month = '02'": d.startswith("2021-02"),
         "year = '2020' AND month = '05' AND day = '04'": d == "2020-05-04",
+        "date > current_date - interval '7' day": rec["_date"] > TODAY - timedelta(days=7),
     }[where]
 
 
