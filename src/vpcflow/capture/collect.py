@@ -107,7 +107,7 @@ def collect(
                 keep = ACCEPT if flow_log.traffic_type is TrafficType.ACCEPT else REJECT
                 mine = mine.filter(pc.equal(mine["action"], keep))
             parts.append(with_status(mine))
-        every = pa.concat_tables(parts).combine_chunks() if parts else with_status(_empty_rows())
+        every = pa.concat_tables(parts) if parts else with_status(_empty_rows())
         # records grouped by the 5-minute window of their end (S3 files), reordered while they are
         # integers: delivery then slices, never copies; a stable radix sort on a small key is O(n)
         ends = every["end"].to_numpy()
@@ -115,7 +115,7 @@ def collect(
         bucket = bucket - (bucket.min() if len(bucket) else 0)
         small = bucket.astype(np.int16) if len(bucket) and bucket.max() < 32767 else bucket
         order = np.argsort(small, kind="stable")
-        every = every.take(order)
+        every = every.take(order).combine_chunks()
         table = materialise.table(every, flow_log.format)
         account, region = _owner(capture, scope)
         monitored = frozenset(ids[scope].tolist())
@@ -133,7 +133,7 @@ def _empty_rows() -> pa.Table:
 
 
 def _on(rows: pa.Table, enis: np.ndarray) -> pa.Table:
-    if rows.num_rows == 0:
+    if rows.num_rows == 0 or enis.all():
         return rows
     return rows.filter(pa.array(enis[rows["eni"].to_numpy()]))
 
