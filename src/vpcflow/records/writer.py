@@ -37,6 +37,10 @@ def record_lines(data: pa.RecordBatch | pa.Table, fmt: LogFormat | None = None) 
     data = data.select(fmt.columns)
     if data.num_rows == 0:
         return b""
+    if isinstance(data, pa.Table) and any(b.num_rows == 0 for b in data.to_batches()):
+        # pyarrow's CSV writer emits garbage (a buffer of NULs) for a table whose chunks include an
+        # empty one (seen with pyarrow 17-22, e.g. after concat_tables with an empty slice).
+        data = pa.Table.from_batches([b for b in data.to_batches() if b.num_rows], data.schema)
     buf = io.BytesIO()
     pacsv.write_csv(data, buf, pacsv.WriteOptions(**_TEXT_OPTIONS))
     return buf.getvalue()
