@@ -10,7 +10,8 @@ Public surface:
 """
 
 from vpcflow.network.loaders import load_model
+from vpcflow.network.reach import evaluate_flow
 from vpcflow.network.store import Model
 from vpcflow.network.validate import check_model
 
-__all__ = ["Model", "check_model", "load_model"]
+__all__ = ["Model", "check_model", "evaluate_flow", "load_model"]

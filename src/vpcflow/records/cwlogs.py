@@ -4,14 +4,23 @@
   "logEvents": [{"id", "timestamp", "message"}]}`, one record a message, no header (flowlogs.md §5.1).
   Several payloads may be concatenated (as Firehose delivers them); CONTROL_MESSAGE payloads carry
   no records. Errors name the event by its position: line N is the N-th event of the input.
+- Event lines: one JSON object a line, `{"timestamp", "ingestionTime", "message"}`, as
+  `aws logs filter-log-events` returns events and as `vpcflow simulate` writes a log stream. Line N
+  of the file is the N-th event.
 - Exports (`aws logs` export to S3): an ISO-8601 timestamp, a space, the record; handled by the text
   reader with a leading column (see detect.py).
 """
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pajson
 
 from vpcflow.errors import InputError
 from vpcflow.records.formats import LogFormat, resolve_format
@@ -71,6 +80,57 @@ def payload_blocks(payload: bytes, name: str) -> Iterator[tuple[bytes, int]]:
                 lines = []
     if lines:
         yield ("\n".join(lines) + "\n").encode(), first
+
+
+def is_event_lines(payload: bytes) -> bool:
+    """Whether the first line is a CloudWatch Logs event object (`timestamp` and `message`)."""
+    first = payload.lstrip().split(b"\n", 1)[0]
+    try:
+        obj = json.loads(first)
+    except ValueError:
+        return False
+    return isinstance(obj, dict) and "message" in obj and "timestamp" in obj
+
+
+def event_blocks(payload: bytes, name: str) -> Iterator[tuple[bytes, int]]:
+    """Blocks of record lines from event lines, numbered by line (1-based).
+
+    pyarrow's JSON reader parses the whole file at once (no Python loop per event). It skips blank
+    lines and refuses a file with one malformed line, so either case falls back to a line-by-line
+    parse, where a line that is not an event object is passed on as it is: the record parser then
+    reports it (file, line) and quarantines it, and the events around it are kept.
+    """
+    lines = payload.count(b"\n") + (0 if payload.endswith(b"\n") or not payload else 1)
+    messages = None
+    try:
+        table = pajson.read_json(
+            io.BytesIO(payload),
+            parse_options=pajson.ParseOptions(
+                explicit_schema=pa.schema([("message", pa.string())]), unexpected_field_behavior="ignore"
+            ),
+        )
+        if table.num_rows == lines:
+            messages = table.column("message").combine_chunks()
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        messages = None
+    if messages is None:
+        messages = pa.array([_event_message(line) for line in payload.splitlines()], pa.string())
+    # One record a line: a newline inside a message would shift every later line number.
+    messages = pc.replace_substring(pc.fill_null(messages, ""), "\n", " ")
+    for start in range(0, len(messages), EVENTS_PER_BLOCK):
+        chunk = pc.binary_join_element_wise(messages.slice(start, EVENTS_PER_BLOCK), pa.scalar(""), "\n")
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32)[chunk.offset : chunk.offset + len(chunk) + 1]
+        yield chunk.buffers()[2][int(offsets[0]) : int(offsets[-1])].to_pybytes(), start + 1
+
+
+def _event_message(line: bytes) -> str:
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return line.decode("utf-8", "replace")
+    if isinstance(obj, dict) and isinstance(obj.get("message"), str):
+        return obj["message"]
+    return line.decode("utf-8", "replace")
 
 
 def stream_name(interface_id: str, traffic_type: str = "ALL") -> str:

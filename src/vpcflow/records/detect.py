@@ -27,6 +27,7 @@ class Kind(enum.StrEnum):
     records = "records"  # header-less records, as in CloudWatch Logs messages
     cloudwatch_export = "cloudwatch-export"
     subscription = "subscription"  # CloudWatch Logs subscription payload (gzip JSON)
+    cloudwatch_events = "cloudwatch-events"  # JSON lines {"timestamp", "ingestionTime", "message"}
     parquet = "parquet"
 
 

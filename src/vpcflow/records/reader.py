@@ -72,6 +72,8 @@ class FlowLogInput:
             return
         if self.kind is Kind.subscription:
             blocks = cwlogs.payload_blocks(self._payload, self.name)
+        elif self.kind is Kind.cloudwatch_events:
+            blocks = cwlogs.event_blocks(self._payload, self.name)
         else:
             blocks = _line_blocks(self._stream, self._head, self._first_line, self.name, sink)
         for block, line in blocks:
@@ -103,6 +105,9 @@ def open_flow_log(source: Source, log_format: str | LogFormat | None = None, nam
         if cwlogs.is_payload(payload):
             fmt, layout = cwlogs.payload_layout(log_format)
             return FlowLogInput(name, Kind.subscription, fmt, _payload=payload, _layout=layout)
+        if cwlogs.is_event_lines(payload):
+            fmt, layout = cwlogs.payload_layout(log_format)
+            return FlowLogInput(name, Kind.cloudwatch_events, fmt, _payload=payload, _layout=layout)
         stream, head = io.BytesIO(payload[len(head) :]), head  # text that merely starts with '{'
     plan = plan_text(head, name, log_format)
     return FlowLogInput(
