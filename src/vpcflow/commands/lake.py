@@ -11,11 +11,22 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from vpcflow.lake import FileSizes, IngestOptions, IngestResult, ingest, local_sources
+from vpcflow.commands.aws import (
+    EndpointOption,
+    ProfileOption,
+    RegionOption,
+    SinceOption,
+    UntilOption,
+    remote_options,
+)
+from vpcflow.lake import FileSizes, IngestOptions, IngestResult, ingest
+from vpcflow.lake.sources_registry import close_sources, sources_for
 from vpcflow.records.badrecords import OnError
 
 SrcArgument = typer.Argument(
-    ..., metavar="SRC...", help="Flow log files or folders (S3 layout, text, gzip, Parquet, CloudWatch Logs)."
+    ...,
+    metavar="SRC...",
+    help="Flow log files or folders (S3 layout, text, gzip, Parquet, CloudWatch Logs), s3://bucket/prefix, cwlogs://group[/stream-prefix].",
 )
 LakeOption = typer.Option(..., "--lake", help="The lake folder (created if missing).")
 HourlyOption = typer.Option(
@@ -53,7 +64,7 @@ FileRowsOption = typer.Option(FileSizes.file_rows, "--file-rows", help="Records 
 
 
 def ingest_command(
-    src: list[Path] = SrcArgument,
+    src: list[str] = SrcArgument,
     lake: Path = LakeOption,
     hourly: bool = HourlyOption,
     log_format: str | None = LogFormatOption,
@@ -63,6 +74,11 @@ def ingest_command(
     commit_mb: float = CommitOption,
     row_group_rows: int = RowGroupOption,
     file_rows: int = FileRowsOption,
+    profile: str | None = ProfileOption,
+    region: str | None = RegionOption,
+    endpoint_url: str | None = EndpointOption,
+    since: str | None = SinceOption,
+    until: str | None = UntilOption,
 ) -> None:
     """Ingest flow logs into a Hive-partitioned Parquet lake, incrementally: objects already in the
     lake are skipped, and a crash at any moment loses nothing and duplicates nothing."""
@@ -75,13 +91,14 @@ def ingest_command(
         sizes=FileSizes(row_group_rows=max(1, row_group_rows), file_rows=max(1, file_rows)),
         commit_bytes=max(1, int(commit_mb * (1 << 20))),
     )
-    sources = local_sources(src, lake)
+    sources = sources_for(src, lake, remote_options(profile, region, endpoint_url, since, until, log_format))
     bar = IngestProgressBar() if sys.stderr.isatty() else None
     try:
         result = ingest(sources, lake, options, bar)
     finally:
         if bar is not None:
             bar.stop()
+        close_sources(sources)
     raise typer.Exit(report(result, on_error))
 
 
