@@ -40,6 +40,20 @@ class RunResult:
     def log_groups(self) -> list[Path]:
         return sorted({self.out_dir / "logs" / s.group.strip("/") for s in self.delivery.cloudwatch})
 
+    def flow_log_rows(self) -> list[dict]:
+        """One row per flow log: where it delivered, how many records and S3 objects."""
+        rows = []
+        for output in self.simulation.outputs:
+            fl = output.flow_log
+            to_s3 = fl.log_destination_type == "s3"
+            where = f"s3://{fl.bucket}/{fl.s3_prefix + '/' if fl.s3_prefix else ''}" if to_s3 else f"log group {fl.log_group}"
+            objects = sum(1 for d in self.delivery.s3 if f"_{fl.id}_" in d.key) if to_s3 else None
+            rows.append({
+                "flow_log": fl.id, "resource": fl.resource_id, "traffic": fl.traffic_type.value,
+                "destination": where, "records": output.table.num_rows, "objects": objects,
+            })  # fmt: skip
+        return rows
+
 
 def run_files(
     model: str | os.PathLike,

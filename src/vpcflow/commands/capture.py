@@ -35,20 +35,7 @@ def simulate(
     from vpcflow.capture.lab import run_files
 
     result = run_files(model, scenario, out, flow_logs=flow_logs, hours=hours, seed=seed)
-    rows = []
-    for o in result.simulation.outputs:
-        fl = o.flow_log
-        where = (
-            f"s3://{fl.bucket}/{fl.s3_prefix + '/' if fl.s3_prefix else ''}"
-            if fl.log_destination_type == "s3"
-            else f"log group {fl.log_group}"
-        )
-        files = [d for d in result.delivery.s3 if d.key.find(f"_{fl.id}_") >= 0]
-        rows.append({
-            "flow_log": fl.id, "resource": fl.resource_id, "traffic": fl.traffic_type.value,
-            "destination": where, "records": o.table.num_rows,
-            "objects": len(files) if fl.log_destination_type == "s3" else None,
-        })  # fmt: skip
+    rows = result.flow_log_rows()
     render_rows(rows, output, title=f"Simulated {result.simulation.scenario.duration / 3600:g} h into {out}")
     if output is OutputFormat.table:
         typer.echo(
