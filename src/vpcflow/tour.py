@@ -125,29 +125,30 @@ def ingest_lab(run, lake: Path):
     return ingest(local_sources(run.s3_roots, lake), lake)
 
 
-def classic_rejects(lake: Path) -> pa.Table:
-    """AWS's rejected TCP example, run unchanged, with each source's country added."""
+def athena(lake: Path, sql: str) -> pa.Table:
+    """Athena SQL over the lake, as `vpcflow query --lake LAKE SQL` runs it."""
     from vpcflow.query import open_engine, run_sql
-    from vpcflow.reports.enrich import country_of
 
     engine = open_engine(lake)
     try:
-        rows = run_sql(engine, CLASSIC_REJECTED_TCP)
+        return run_sql(engine, sql)
     finally:
         engine.close()
+
+
+def classic_rejects(lake: Path) -> pa.Table:
+    """AWS's rejected TCP example, run unchanged, with each source's country added."""
+    from vpcflow.reports.enrich import country_of
+
+    rows = athena(lake, CLASSIC_REJECTED_TCP)
     return rows.append_column("country", country_of(rows.column("srcaddr")))
 
 
 def rejected_sources(lake: Path) -> pa.Table:
     """Who knocked: rejected TCP per source (Athena SQL), with country and network owner."""
-    from vpcflow.query import open_engine, run_sql
     from vpcflow.reports.enrich import country_of, owner_of
 
-    engine = open_engine(lake)
-    try:
-        rows = run_sql(engine, REJECTED_SOURCES)
-    finally:
-        engine.close()
+    rows = athena(lake, REJECTED_SOURCES)
     owners = owner_of(rows.column("srcaddr"))
     rows = rows.append_column("country", country_of(rows.column("srcaddr")))
     return rows.append_column("owner", owners.column("owner"))
