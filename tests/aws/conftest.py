@@ -129,3 +129,21 @@ def logs(aws_env):
 @pytest.fixture
 def ec2(aws_env):
     return boto3.client("ec2", region_name=REGION)
+
+
+@pytest.fixture
+def backoffs(monkeypatch):
+    """botocore's back-off delays, recorded as (attempt, seconds) and then slept for at most 20 ms so
+    that throttling tests stay fast (the delays are botocore's own computation, unchanged)."""
+    from botocore.retries import standard
+
+    delays: list[tuple[int, float]] = []
+    real = standard.ExponentialBackoff.delay_amount
+
+    def recorded(self, context):
+        delay = real(self, context)
+        delays.append((context.attempt_number, delay))
+        return min(delay, 0.02)
+
+    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", recorded)
+    return delays

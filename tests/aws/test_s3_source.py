@@ -120,7 +120,7 @@ class _Raw:
         yield self.data
 
 
-def test_throttling_is_retried_with_back_off(s3, tmp_path):
+def test_throttling_is_retried_with_back_off(s3, tmp_path, backoffs):
     put_objects(s3, 3)
     source = S3Source(f"s3://{BUCKET}/logs", AwsSettings(), workers=1)
     lists, gets = [], []
@@ -130,10 +130,11 @@ def test_throttling_is_retried_with_back_off(s3, tmp_path):
     source.close()
     assert result.error is None
     assert (len(lists), len(gets)) == (2, 3 + 2)  # each throttled call was sent again
+    assert [attempt for attempt, _ in backoffs] == [1, 1, 2]  # after a wait: one for the listing, two for a download
     assert lake_packets(tmp_path / "lake") == [1, 2, 3, 4, 5, 6]
 
 
-def test_throttling_beyond_the_retries_makes_only_that_object_unreadable(s3, tmp_path, monkeypatch):
+def test_throttling_beyond_the_retries_makes_only_that_object_unreadable(s3, tmp_path, monkeypatch, backoffs):
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
     put_objects(s3, 3)
     source = S3Source(f"s3://{BUCKET}/logs", AwsSettings(), workers=1)

@@ -71,6 +71,7 @@ class CloudWatchLogsSource:
         until: int | None = None,
         log_format: str | LogFormat | None = None,
         now: float | None = None,
+        page_size: int | None = None,
         logs_client=None,
         ec2_client=None,
     ):
@@ -80,6 +81,7 @@ class CloudWatchLogsSource:
         self._ec2 = ec2_client
         self.since, self.until = since, until
         self.now = time.time() if now is None else now
+        self.page_size = page_size  # events per FilterLogEvents call; None: AWS's maximum (10,000)
         self.warnings: list[str] = []
         self.group, self.stream_prefix = self._resolve(parse_cwlogs_url(url))
         self.format = self._format(log_format)
@@ -136,7 +138,9 @@ class CloudWatchLogsSource:
             pages = ec2.get_paginator("describe_flow_logs").paginate(
                 Filters=[{"Name": "log-group-name", "Values": [self.group]}]
             )
-            return {fl["LogFormat"] for page in pages for fl in page.get("FlowLogs", ()) if fl.get("LogFormat")}
+            return {
+                fl["LogFormat"] for page in pages for fl in page.get("FlowLogs", ()) if fl.get("LogFormat")
+            }
         except (*aws_errors(), InputError) as exc:
             message = f"{self.name}: cannot look up the flow log's format ({describe_error(exc)}); using --log-format or the default"
             self.warnings.append(self.settings.redact(message))
@@ -165,15 +169,26 @@ class CloudWatchLogsSource:
         return settled
 
     def _first_event_time(self) -> int | None:
-        """Without --since: the oldest event's hour (the group's first stream's first event)."""
+        """Without --since: the oldest event's time. FilterLogEvents returns events in time order,
+        but a page may be empty with a nextToken (AWS searches a slice of the group per call), so
+        pages are followed until the first event."""
         request = {"logGroupName": self.group, "limit": 1}
         if self.stream_prefix:
             request["logStreamNamePrefix"] = self.stream_prefix
         try:
-            events = self.logs.filter_log_events(**request).get("events", ())
+            while True:
+                page = self.logs.filter_log_events(**request)
+                events = [e for e in page.get("events", ()) if self._wanted_stream(e)]
+                if events or not page.get("nextToken"):
+                    return min((e["timestamp"] // 1000 for e in events), default=None)
+                request["nextToken"] = page["nextToken"]
         except aws_errors() as exc:
             raise self._error(exc) from None
-        return min((e["timestamp"] // 1000 for e in events), default=None)
+
+    def _wanted_stream(self, event: dict) -> bool:
+        # AWS filters by logStreamNamePrefix itself; checked again because not every
+        # CloudWatch Logs-compatible server does (moto ignores the parameter).
+        return not self.stream_prefix or event.get("logStreamName", "").startswith(self.stream_prefix)
 
     def objects(self) -> Iterator[SourceObject]:
         header = self._header()
@@ -198,9 +213,12 @@ class CloudWatchLogsSource:
         request = {"logGroupName": self.group, "startTime": hour * 1000, "endTime": (hour + HOUR) * 1000 - 1}
         if self.stream_prefix:
             request["logStreamNamePrefix"] = self.stream_prefix
+        paging = {"PageSize": self.page_size} if self.page_size else {}
         try:
-            for page in self.logs.get_paginator("filter_log_events").paginate(**request):
-                yield from page.get("events", ())
+            for page in self.logs.get_paginator("filter_log_events").paginate(
+                **request, PaginationConfig=paging
+            ):
+                yield from (e for e in page.get("events", ()) if self._wanted_stream(e))
         except aws_errors() as exc:
             raise self._error(exc) from None
 
@@ -208,7 +226,9 @@ class CloudWatchLogsSource:
         hint = ""
         if error_code(exc) in ("AccessDeniedException", "AccessDenied"):
             hint = "; the credentials need logs:FilterLogEvents and logs:DescribeLogGroups"
-        return InputError(f"cannot read events: {self.settings.redact(describe_error(exc))}{hint}", source=self.name)
+        return InputError(
+            f"cannot read events: {self.settings.redact(describe_error(exc))}{hint}", source=self.name
+        )
 
     def _spooled(self, stream: str, hour: int, header: tuple[str, str], messages: list[str]) -> SourceObject:
         tokens, suffix = header
