@@ -1,8 +1,8 @@
-"""describe-* JSON -> the model's sections: one function per AWS resource, AWS field names in, model fields out.
+"""describe-* JSON -> the model's sections: `to_sections(snapshot)`, and the VPCs, routing, prefix lists and peering.
 
-`to_sections(snapshot)` returns the sections `assemble` builds and the file each resource came
-from. Every resource is built once here with its file as the source, and a bad value is reported
-with the AWS field it came from (`CidrBlockAssociationSet[0]`, `Routes[2].NatGatewayId`).
+`to_sections` returns the sections `assemble` builds and the file each resource came from.
+Interfaces, instances, NAT gateways and endpoints are mapped in `describe_hosts`, security groups
+and network ACLs in `describe_filters`; the field names for errors are in `describe_fields`.
 
 Choices where the output says less than the model needs (docs/model.md, "Loading describe output"):
 - resources that cannot carry traffic are left out: terminated instances without interfaces,
@@ -12,7 +12,7 @@ Choices where the output says less than the model needs (docs/model.md, "Loading
   its NatGatewayAddresses; an instance named only by an interface attachment gets a running
   instance; a transit gateway named by a route gets a TransitGateway (its routing is out of scope);
 - a peering connection to a VPC that is not in the folder gets a stub VPC (the peer's CIDRs from
-  AccepterVpcInfo / RequesterVpcInfo, a main route table and AWS's default ACL and group);
+  AccepterVpcInfo / RequesterVpcInfo, a main route table and AWS's default allow-all ACL);
 - security-group rules naming a group of another VPC or account that is not in the folder are
   dropped: no interface of the model can be in that group;
 - AWS-managed prefix lists without a get-managed-prefix-list-entries file keep the built-in
@@ -27,60 +27,13 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from vpcflow.errors import ModelError
 from vpcflow.network.aws_catalog import builtin_prefix_lists
-from vpcflow.network.loaders.common import build
 from vpcflow.network.loaders.describe import REGION_RE, Located, Snapshot, environment_region, regions_named
-from vpcflow.network.loaders.iam_details import UNKNOWN_IDENTITY, profile_policies
+from vpcflow.network.loaders.describe_fields import Sections, associated, fail, name_tag, required
+from vpcflow.network.loaders.describe_filters import network_acl, security_group
+from vpcflow.network.loaders.describe_hosts import endpoint, instances, interface, nat_gateway
 
 # Model field -> AWS field, per section, for error messages.
-AWS_FIELDS: dict[str, dict[str, str]] = {
-    "vpcs": {
-        "id": "VpcId",
-        "cidr_blocks": "CidrBlockAssociationSet",
-        "ipv6_cidr_blocks": "Ipv6CidrBlockAssociationSet",
-        "account_id": "OwnerId",
-        "region": "Region (from the subnets' AvailabilityZone)",
-    },
-    "subnets": {
-        "id": "SubnetId",
-        "vpc_id": "VpcId",
-        "cidr_block": "CidrBlock",
-        "ipv6_cidr_block": "Ipv6CidrBlockAssociationSet",
-        "availability_zone": "AvailabilityZone",
-        "availability_zone_id": "AvailabilityZoneId",
-    },
-    "route_tables": {
-        "id": "RouteTableId",
-        "vpc_id": "VpcId",
-        "subnet_ids": "Associations",
-        "routes": "Routes",
-    },
-    "nat_gateways": {
-        "id": "NatGatewayId",
-        "subnet_id": "SubnetId",
-        "private_ip": "NatGatewayAddresses[].PrivateIp",
-        "public_ip": "NatGatewayAddresses[].PublicIp",
-        "network_interface_id": "NatGatewayAddresses[].NetworkInterfaceId",
-    },
-    "vpc_endpoints": {"id": "VpcEndpointId", "service_name": "ServiceName", "policy": "PolicyDocument"},
-    "security_groups": {"id": "GroupId", "ingress": "IpPermissions", "egress": "IpPermissionsEgress"},
-    "network_acls": {"id": "NetworkAclId", "inbound": "Entries", "outbound": "Entries"},
-    "network_interfaces": {
-        "id": "NetworkInterfaceId",
-        "private_ip": "PrivateIpAddress",
-        "secondary_private_ips": "PrivateIpAddresses",
-        "ipv6_addresses": "Ipv6Addresses",
-        "public_ip": "Association.PublicIp",
-        "security_group_ids": "Groups",
-    },
-    "instances": {"id": "InstanceId", "network_interface_ids": "NetworkInterfaces"},
-    "prefix_lists": {"id": "PrefixListId", "cidrs": "Entries[].Cidr"},
-}
-ROUTE_FIELDS = {
-    "destination_cidr": "DestinationCidrBlock",
-    "destination_prefix_list_id": "DestinationPrefixListId",
-}
 ROUTE_TARGET_KEYS = (
     "NatGatewayId",
     "VpcPeeringConnectionId",
@@ -97,10 +50,6 @@ ORIGINS = {
     "EnableVgwRoutePropagation": "EnableVgwRoutePropagation",
     "Advertisement": "EnableVgwRoutePropagation",  # dynamic routes: ranked like propagated ones
 }
-ENDPOINT_STATES = {
-    "pendingacceptance": "pendingAcceptance",
-    "partial": "available",  # usable in the subnets whose interfaces exist
-}
 PEERING_STATES = {
     "initiating-request": "pending-acceptance",
     "provisioning": "pending-acceptance",
@@ -109,73 +58,10 @@ PEERING_STATES = {
 }
 
 
-def fail(file: Path, rid: str, field: str, message: str, fix: str = "") -> ModelError:
-    err = ModelError(f"{file}: {rid}: field {field!r}: {message}" + (f" ({fix})" if fix else ""))
-    err.resource_id = rid  # type: ignore[attr-defined]
-    err.field = field  # type: ignore[attr-defined]
-    return err
-
-
-def name_tag(data: dict[str, Any]) -> str | None:
-    for tag in data.get("Tags") or data.get("TagSet") or ():
-        if isinstance(tag, dict) and tag.get("Key") == "Name":
-            return tag.get("Value")
-    return None
-
-
-def _associated(item: dict[str, Any], state_key: str) -> bool:
-    state = (item.get(state_key) or {}).get("State") if isinstance(item.get(state_key), dict) else None
-    return state in (None, "associated", "associating")
-
-
-def _aws_field(kind: str, field: str) -> str:
-    parts = field.split(".")
-    out = AWS_FIELDS.get(kind, {}).get(parts[0], parts[0])
-    for part in parts[1:]:
-        out += f"[{part}]" if part.isdigit() else f".{ROUTE_FIELDS.get(part, part)}"
-    return out
-
-
-class _Sections:
-    """Accumulates built resources; one id, one resource (identical repeats are dropped)."""
-
-    def __init__(self) -> None:
-        self.sections: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self.origins: dict[str, Path] = {}
-        self.seen: dict[str, dict[str, Any]] = {}
-
-    def add(self, kind: str, file: Path, data: dict[str, Any]) -> None:
-        rid = str(data["id"])
-        if rid in self.seen:
-            if self.seen[rid] == data:
-                return
-            raise fail(
-                file,
-                rid,
-                "id",
-                f"listed again with other values (first in {self.origins[rid]})",
-                "keep one copy of the describe output per resource",
-            )
-        try:
-            build(kind, data, str(file), len(self.sections[kind]))
-        except ModelError as exc:
-            field = getattr(exc, "field", None)
-            if field:
-                aws = _aws_field(kind, field)
-                raise fail(file, rid, aws, str(exc).split(f"field {field!r}: ", 1)[-1]) from None
-            raise
-        self.seen[rid] = data
-        self.origins[rid] = file
-        self.sections[kind].append(data)
-
-    def has(self, rid: str) -> bool:
-        return rid in self.seen
-
-
 def to_sections(
     snap: Snapshot, *, region: str | None = None, account: str | None = None
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Path]]:
-    out = _Sections()
+    out = Sections()
     regions = _vpc_regions(snap, region)
     sg_ids = {str(x.data.get("GroupId")) for x in snap.of("security_groups")}
     for item in snap.of("vpcs"):
@@ -192,18 +78,18 @@ def to_sections(
         if eigw is not None:
             out.add("egress_only_internet_gateways", item.file, eigw)
     for item in snap.of("security_groups"):
-        out.add("security_groups", item.file, _security_group(item, sg_ids))
+        out.add("security_groups", item.file, security_group(item, sg_ids))
     for item in snap.of("network_acls"):
-        out.add("network_acls", item.file, _network_acl(item))
+        out.add("network_acls", item.file, network_acl(item))
     for item in snap.of("network_interfaces"):
-        out.add("network_interfaces", item.file, _interface(item.file, item.data))
-    _instances(snap, out)
+        out.add("network_interfaces", item.file, interface(item.file, item.data))
+    instances(snap, out)
     for item in snap.of("nat_gateways"):
-        _nat_gateway(item, out)
+        nat_gateway(item, out)
     for item in snap.of("vpc_endpoints"):
-        endpoint = _endpoint(item)
-        if endpoint is not None:
-            out.add("vpc_endpoints", item.file, endpoint)
+        ep = endpoint(item)
+        if ep is not None:
+            out.add("vpc_endpoints", item.file, ep)
     _prefix_lists(snap, out, regions)
     _peerings(snap, out)
     _transit_gateways(out)
@@ -246,16 +132,16 @@ def _vpc_regions(snap: Snapshot, hint: str | None) -> dict[str, str]:
 
 def _vpc(item: Located, snap: Snapshot, regions: dict[str, str], account: str | None) -> dict[str, Any]:
     d = item.data
-    vid = _required(item, d, "VpcId")
+    vid = required(item, d, "VpcId")
     cidrs = [
         a.get("CidrBlock")
         for a in d.get("CidrBlockAssociationSet") or ()
-        if isinstance(a, dict) and _associated(a, "CidrBlockState")
+        if isinstance(a, dict) and associated(a, "CidrBlockState")
     ] or ([d["CidrBlock"]] if d.get("CidrBlock") else [])
     ipv6 = [
         a.get("Ipv6CidrBlock")
         for a in d.get("Ipv6CidrBlockAssociationSet") or ()
-        if isinstance(a, dict) and _associated(a, "Ipv6CidrBlockState")
+        if isinstance(a, dict) and associated(a, "Ipv6CidrBlockState")
     ]
     attrs = snap.vpc_attributes.get(vid, {})
     is_default = bool(d.get("IsDefault", False))
@@ -278,7 +164,7 @@ def _vpc(item: Located, snap: Snapshot, regions: dict[str, str], account: str | 
 
 def _subnet(item: Located) -> dict[str, Any]:
     d = item.data
-    sid = _required(item, d, "SubnetId")
+    sid = required(item, d, "SubnetId")
     if not d.get("CidrBlock"):
         raise fail(
             item.file,
@@ -290,25 +176,18 @@ def _subnet(item: Located) -> dict[str, Any]:
     ipv6 = [
         a.get("Ipv6CidrBlock")
         for a in d.get("Ipv6CidrBlockAssociationSet") or ()
-        if isinstance(a, dict) and _associated(a, "Ipv6CidrBlockState")
+        if isinstance(a, dict) and associated(a, "Ipv6CidrBlockState")
     ]
     return {
         "id": sid,
-        "vpc_id": _required(item, d, "VpcId"),
+        "vpc_id": required(item, d, "VpcId"),
         "cidr_block": d["CidrBlock"],
         "ipv6_cidr_block": ipv6[0] if ipv6 else None,
-        "availability_zone": _required(item, d, "AvailabilityZone"),
+        "availability_zone": required(item, d, "AvailabilityZone"),
         "availability_zone_id": d.get("AvailabilityZoneId"),
         "map_public_ip_on_launch": bool(d.get("MapPublicIpOnLaunch", False)),
         "name": name_tag(d),
     }
-
-
-def _required(item: Located, d: dict[str, Any], key: str, rid: str | None = None) -> str:
-    value = d.get(key)
-    if value in (None, ""):
-        raise fail(item.file, rid or "(resource)", key, "missing", "keep the AWS CLI's output whole")
-    return str(value)
 
 
 def _check_defaults(snap: Snapshot) -> None:
@@ -348,14 +227,14 @@ def _check_defaults(snap: Snapshot) -> None:
 
 def _route_table(item: Located) -> dict[str, Any]:
     d = item.data
-    rid = _required(item, d, "RouteTableId")
+    rid = required(item, d, "RouteTableId")
     assocs = [
-        a for a in d.get("Associations") or () if isinstance(a, dict) and _associated(a, "AssociationState")
+        a for a in d.get("Associations") or () if isinstance(a, dict) and associated(a, "AssociationState")
     ]
     routes = [_route(item, rid, i, r) for i, r in enumerate(d.get("Routes") or ())]
     return {
         "id": rid,
-        "vpc_id": _required(item, d, "VpcId", rid),
+        "vpc_id": required(item, d, "VpcId", rid),
         "main": any(bool(a.get("Main")) for a in assocs),
         "subnet_ids": [a["SubnetId"] for a in assocs if a.get("SubnetId")],
         "gateway_ids": [a["GatewayId"] for a in assocs if a.get("GatewayId")],
@@ -401,7 +280,7 @@ def _route(item: Located, rid: str, i: int, r: Any) -> dict[str, Any]:
 
 def _internet_gateway(item: Located) -> dict[str, Any]:
     d = item.data
-    gid = _required(item, d, "InternetGatewayId")
+    gid = required(item, d, "InternetGatewayId")
     # AWS prints State "available" for an attached internet gateway (the API reference lists "attached").
     attached = [
         a.get("VpcId")
@@ -413,7 +292,7 @@ def _internet_gateway(item: Located) -> dict[str, Any]:
 
 def _egress_only_gateway(item: Located) -> dict[str, Any] | None:
     d = item.data
-    gid = _required(item, d, "EgressOnlyInternetGatewayId")
+    gid = required(item, d, "EgressOnlyInternetGatewayId")
     attached = [
         a.get("VpcId")
         for a in d.get("Attachments") or ()
@@ -422,7 +301,7 @@ def _egress_only_gateway(item: Located) -> dict[str, Any] | None:
     return {"id": gid, "vpc_id": attached[0], "name": name_tag(d)} if attached else None
 
 
-def _transit_gateways(out: _Sections) -> None:
+def _transit_gateways(out: Sections) -> None:
     vpcs_of: dict[str, set[str]] = defaultdict(set)
     for rt in out.sections.get("route_tables", []):
         for route in rt["routes"]:
@@ -440,291 +319,18 @@ def _transit_gateways(out: _Sections) -> None:
 # --- Filters -------------------------------------------------------------------------------------
 
 
-def _security_group(item: Located, known_groups: set[str]) -> dict[str, Any]:
-    d = item.data
-    gid = _required(item, d, "GroupId")
-    vpc_id = _required(item, d, "VpcId", gid)
-    owner = d.get("OwnerId")
-    return {
-        "id": gid,
-        "vpc_id": vpc_id,
-        "group_name": d.get("GroupName") or "",
-        "ingress": _permissions(item, gid, "IpPermissions", known_groups, vpc_id, owner),
-        "egress": _permissions(item, gid, "IpPermissionsEgress", known_groups, vpc_id, owner),
-        "name": name_tag(d),
-    }
-
-
-def _permissions(
-    item: Located, gid: str, key: str, known: set[str], vpc_id: str, owner: str | None
-) -> list[dict[str, Any]]:
-    rules: list[dict[str, Any]] = []
-    for i, perm in enumerate(item.data.get(key) or ()):
-        if not isinstance(perm, dict):
-            raise fail(item.file, gid, f"{key}[{i}]", "expected an object")
-        base: dict[str, Any] = {"protocol": str(perm.get("IpProtocol", "-1"))}
-        if base["protocol"] not in ("-1", "all") and perm.get("FromPort") is not None:
-            base["from_port"] = perm["FromPort"]
-            base["to_port"] = perm.get("ToPort", perm["FromPort"])
-        peers: list[tuple[str, Any, Any]] = []
-        peers += [("cidr", r.get("CidrIp"), r.get("Description")) for r in perm.get("IpRanges") or ()]
-        peers += [("cidr", r.get("CidrIpv6"), r.get("Description")) for r in perm.get("Ipv6Ranges") or ()]
-        peers += [
-            ("prefix_list_id", r.get("PrefixListId"), r.get("Description"))
-            for r in perm.get("PrefixListIds") or ()
-        ]
-        for pair in perm.get("UserIdGroupPairs") or ():
-            ref = pair.get("GroupId")
-            foreign = (
-                (pair.get("VpcId") and pair["VpcId"] != vpc_id)
-                or (pair.get("UserId") and owner and pair["UserId"] != owner)
-                or pair.get("VpcPeeringConnectionId")
-            )
-            if ref not in known and foreign:
-                continue  # a group of another VPC or account: no interface of this model is in it
-            peers.append(("group_id", ref, pair.get("Description")))
-        for field, value, description in peers:
-            if not value:
-                raise fail(item.file, gid, f"{key}[{i}]", f"a {field} peer without a value")
-            rules.append({**base, field: value, "description": description})
-    return rules
-
-
-def _network_acl(item: Located) -> dict[str, Any]:
-    d = item.data
-    aid = _required(item, d, "NetworkAclId")
-    inbound: list[dict[str, Any]] = []
-    outbound: list[dict[str, Any]] = []
-    for i, entry in enumerate(d.get("Entries") or ()):
-        if not isinstance(entry, dict):
-            raise fail(item.file, aid, f"Entries[{i}]", "expected an object")
-        if entry.get("RuleNumber") == 32767:
-            continue  # AWS's `*` rule: implicit in the model
-        cidr = entry.get("CidrBlock") or entry.get("Ipv6CidrBlock")
-        if not cidr:
-            raise fail(item.file, aid, f"Entries[{i}]", "no CidrBlock or Ipv6CidrBlock")
-        rule: dict[str, Any] = {
-            "rule_number": entry.get("RuleNumber"),
-            "protocol": str(entry.get("Protocol", "-1")),
-            "action": entry.get("RuleAction"),
-            "cidr": cidr,
-        }
-        ports = entry.get("PortRange")
-        if isinstance(ports, dict) and ports.get("From") is not None:
-            rule["from_port"], rule["to_port"] = ports["From"], ports.get("To", ports["From"])
-        icmp = entry.get("IcmpTypeCode")
-        if isinstance(icmp, dict):
-            rule["icmp_type"], rule["icmp_code"] = icmp.get("Type"), icmp.get("Code")
-        (outbound if entry.get("Egress") else inbound).append(rule)
-    return {
-        "id": aid,
-        "vpc_id": _required(item, d, "VpcId", aid),
-        "is_default": bool(d.get("IsDefault", False)),
-        "subnet_ids": [
-            a["SubnetId"] for a in d.get("Associations") or () if isinstance(a, dict) and a.get("SubnetId")
-        ],
-        "inbound": inbound,
-        "outbound": outbound,
-        "name": name_tag(d),
-    }
-
-
 # --- Interfaces, instances, NAT gateways, endpoints ----------------------------------------------
-
-
-def _interface(file: Path, d: dict[str, Any], instance_id: str | None = None) -> dict[str, Any]:
-    eid = d.get("NetworkInterfaceId")
-    if not eid:
-        raise fail(file, instance_id or "(interface)", "NetworkInterfaceId", "missing")
-    if not d.get("PrivateIpAddress"):
-        raise fail(file, eid, "PrivateIpAddress", "missing (an IPv6-only interface is not modelled)")
-    association = d.get("Association") if isinstance(d.get("Association"), dict) else {}
-    attachment = d.get("Attachment") if isinstance(d.get("Attachment"), dict) else {}
-    return {
-        "id": eid,
-        "subnet_id": d.get("SubnetId"),
-        "private_ip": d["PrivateIpAddress"],
-        "secondary_private_ips": [
-            a["PrivateIpAddress"]
-            for a in d.get("PrivateIpAddresses") or ()
-            if isinstance(a, dict) and not a.get("Primary") and a.get("PrivateIpAddress")
-        ],
-        "ipv6_addresses": [
-            a["Ipv6Address"]
-            for a in d.get("Ipv6Addresses") or ()
-            if isinstance(a, dict) and a.get("Ipv6Address")
-        ],
-        "public_ip": association.get("PublicIp"),
-        "elastic_ip_allocation_id": association.get("AllocationId"),
-        "security_group_ids": [
-            g["GroupId"] for g in d.get("Groups") or () if isinstance(g, dict) and g.get("GroupId")
-        ],
-        "interface_type": d.get("InterfaceType") or "interface",
-        "instance_id": instance_id or attachment.get("InstanceId"),
-        "source_dest_check": bool(d.get("SourceDestCheck", True)),
-        "requester_managed": bool(d.get("RequesterManaged", False)),
-        "description": d.get("Description") or None,
-        "name": name_tag(d),
-    }
-
-
-def _instances(snap: Snapshot, out: _Sections) -> None:
-    policies = profile_policies(snap.iam)
-    described: set[str] = set()
-    for item in snap.of("reservations"):
-        for j, inst in enumerate(item.data.get("Instances") or ()):
-            if not isinstance(inst, dict):
-                raise fail(item.file, "(reservation)", f"Instances[{j}]", "expected an object")
-            iid = _required(item, inst, "InstanceId")
-            nics = sorted(
-                (n for n in inst.get("NetworkInterfaces") or () if isinstance(n, dict)),
-                key=lambda n: (
-                    (n.get("Attachment") or {}).get("NetworkCardIndex", 0),
-                    (n.get("Attachment") or {}).get("DeviceIndex", 0),
-                ),
-            )
-            state = (inst.get("State") or {}).get("Name", "running")
-            if not nics:
-                if state in ("terminated", "shutting-down"):
-                    continue  # gone: nothing left on the network
-                raise fail(
-                    item.file,
-                    iid,
-                    "NetworkInterfaces",
-                    "an instance that is not terminated lists no interface",
-                )
-            for nic in nics:
-                if not out.has(nic.get("NetworkInterfaceId", "")):
-                    nic = {**nic, "SubnetId": nic.get("SubnetId") or inst.get("SubnetId")}
-                    out.add("network_interfaces", item.file, _interface(item.file, nic, iid))
-            profile = (inst.get("IamInstanceProfile") or {}).get("Arn")
-            data: dict[str, Any] = {
-                "id": iid,
-                "network_interface_ids": [n["NetworkInterfaceId"] for n in nics],
-                "state": state,
-                "iam_instance_profile_arn": profile,
-                "name": name_tag(inst),
-            }
-            if profile:
-                data["identity_policies"] = (
-                    policies.get(profile, [UNKNOWN_IDENTITY]) if snap.iam else [UNKNOWN_IDENTITY]
-                )
-            out.add("instances", item.file, data)
-            described.add(iid)
-    # Interfaces attached to an instance that describe-instances did not list: the instance exists.
-    attached: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for eni in out.sections.get("network_interfaces", []):
-        if eni["instance_id"] and eni["instance_id"] not in described:
-            attached[eni["instance_id"]].append((_device_index(snap, eni["id"]), eni["id"]))
-    for iid, enis in sorted(attached.items()):
-        out.add(
-            "instances",
-            out.origins[enis[0][1]],
-            {"id": iid, "network_interface_ids": [e for _, e in sorted(enis)], "state": "running"},
-        )
-
-
-def _device_index(snap: Snapshot, eni_id: str) -> int:
-    for item in snap.of("network_interfaces"):
-        if item.data.get("NetworkInterfaceId") == eni_id:
-            return int((item.data.get("Attachment") or {}).get("DeviceIndex", 0))
-    return 0
-
-
-def _nat_gateway(item: Located, out: _Sections) -> None:
-    d = item.data
-    nid = _required(item, d, "NatGatewayId")
-    state = str(d.get("State", "available"))
-    addresses = [a for a in d.get("NatGatewayAddresses") or () if isinstance(a, dict)]
-    primary = next((a for a in addresses if a.get("IsPrimary")), addresses[0] if addresses else {})
-    eni_id, private_ip = primary.get("NetworkInterfaceId"), primary.get("PrivateIp")
-    if state in ("deleted", "deleting", "failed") and (not eni_id or not out.has(eni_id)):
-        return  # AWS removed its interface; routes to it show State blackhole
-    if not eni_id or not private_ip:
-        raise fail(
-            item.file, nid, "NatGatewayAddresses", "no NetworkInterfaceId and PrivateIp for the gateway"
-        )
-    connectivity = str(d.get("ConnectivityType", "public"))
-    subnet_id = _required(item, d, "SubnetId", nid)
-    if not out.has(eni_id):
-        out.add(
-            "network_interfaces",
-            item.file,
-            {
-                "id": eni_id,
-                "subnet_id": subnet_id,
-                "private_ip": private_ip,
-                "public_ip": primary.get("PublicIp"),
-                "elastic_ip_allocation_id": primary.get("AllocationId"),
-                "interface_type": "nat_gateway",
-                "requester_managed": True,
-                "source_dest_check": False,
-                "description": f"Interface for NAT Gateway {nid}",
-            },
-        )
-    out.add(
-        "nat_gateways",
-        item.file,
-        {
-            "id": nid,
-            "subnet_id": subnet_id,
-            "connectivity_type": connectivity,
-            "network_interface_id": eni_id,
-            "private_ip": private_ip,
-            "public_ip": primary.get("PublicIp") if connectivity == "public" else None,
-            "allocation_id": primary.get("AllocationId"),
-            "state": state,
-            "name": name_tag(d),
-        },
-    )
-
-
-def _endpoint(item: Located) -> dict[str, Any] | None:
-    import json
-
-    d = item.data
-    eid = _required(item, d, "VpcEndpointId")
-    kind = d.get("VpcEndpointType")
-    if kind not in ("Gateway", "Interface", "GatewayLoadBalancer"):
-        return None  # Resource / ServiceNetwork endpoints reach VPC Lattice resources: not modelled
-    policy = d.get("PolicyDocument")
-    if isinstance(policy, str):
-        try:
-            policy = json.loads(policy)
-        except json.JSONDecodeError as exc:
-            raise fail(item.file, eid, "PolicyDocument", f"not a JSON policy document: {exc.msg}") from None
-    state = str(d.get("State", "available")).lower()
-    dns = d.get("DnsOptions") if isinstance(d.get("DnsOptions"), dict) else {}
-    return {
-        "id": eid,
-        "vpc_id": _required(item, d, "VpcId", eid),
-        "vpc_endpoint_type": kind,
-        "service_name": _required(item, d, "ServiceName", eid),
-        "state": ENDPOINT_STATES.get(state, state),
-        "policy": policy,
-        "route_table_ids": list(d.get("RouteTableIds") or ()),
-        "subnet_ids": list(d.get("SubnetIds") or ()),
-        "network_interface_ids": list(d.get("NetworkInterfaceIds") or ()),
-        "security_group_ids": [
-            g["GroupId"] for g in d.get("Groups") or () if isinstance(g, dict) and g.get("GroupId")
-        ],
-        "private_dns_enabled": bool(d.get("PrivateDnsEnabled", False)),
-        "private_dns_only_for_inbound_resolver_endpoint": bool(
-            dns.get("PrivateDnsOnlyForInboundResolverEndpoint", False)
-        ),
-        "name": name_tag(d),
-    }
 
 
 # --- AWS side: prefix lists, peering -------------------------------------------------------------
 
 
-def _prefix_lists(snap: Snapshot, out: _Sections, regions: dict[str, str]) -> None:
+def _prefix_lists(snap: Snapshot, out: Sections, regions: dict[str, str]) -> None:
     builtin = {p.id for p in builtin_prefix_lists()} | {p.prefix_list_name for p in builtin_prefix_lists()}
     fallback = next(iter(set(regions.values())), None) if len(set(regions.values())) == 1 else None
     for item in snap.of("prefix_lists"):
         d = item.data
-        pid = _required(item, d, "PrefixListId")
+        pid = required(item, d, "PrefixListId")
         name = str(d.get("PrefixListName") or pid)
         found = REGION_RE.search(name) or REGION_RE.search(str(d.get("PrefixListArn") or ""))
         region = found.group(1) if found else fallback or environment_region()
@@ -763,10 +369,10 @@ def _prefix_lists(snap: Snapshot, out: _Sections, regions: dict[str, str]) -> No
             )
 
 
-def _peerings(snap: Snapshot, out: _Sections) -> None:
+def _peerings(snap: Snapshot, out: Sections) -> None:
     for item in snap.of("peering_connections"):
         d = item.data
-        pid = _required(item, d, "VpcPeeringConnectionId")
+        pid = required(item, d, "VpcPeeringConnectionId")
         sides = {}
         for side in ("RequesterVpcInfo", "AccepterVpcInfo"):
             info = d.get(side) if isinstance(d.get(side), dict) else {}
@@ -804,7 +410,7 @@ def _peerings(snap: Snapshot, out: _Sections) -> None:
                 )
 
 
-def _stub_vpc(item: Located, pid: str, side: str, info: dict[str, Any], out: _Sections) -> None:
+def _stub_vpc(item: Located, pid: str, side: str, info: dict[str, Any], out: Sections) -> None:
     """The peer VPC of another account or Region: its CIDRs only, with what AWS creates in every VPC."""
     vid = str(info["VpcId"])
     cidrs = [c.get("CidrBlock") for c in info.get("CidrBlockSet") or () if isinstance(c, dict)] or [
