@@ -230,17 +230,24 @@ def load(path: Path, *, region: str | None = None, account: str | None = None) -
     return assemble_located(sections, origins, str(path))
 
 
-def assemble_located(sections: dict[str, list[dict]], origins: dict[str, Path], source: str) -> Model:
-    """`assemble`, with validation errors pointed at the file the resource came from."""
+def assemble_located(
+    sections: dict[str, list[dict]], origins: dict[str, tuple[Path, str]], source: str
+) -> Model:
+    """`assemble`, with validation errors pointed at the file and AWS field the resource came from."""
+    from vpcflow.network.loaders.describe_fields import aws_field
+
     try:
         return assemble(sections, source)
     except ModelError as exc:
-        rid = getattr(exc, "resource_id", None)
-        where = origins.get(str(rid)) if rid else None
+        rid, field = getattr(exc, "resource_id", None), getattr(exc, "field", None)
+        origin = origins.get(str(rid)) if rid else None
         text = str(exc)
-        if where is None or not text.startswith(f"{source}: "):
+        if origin is None or not text.startswith(f"{source}: "):
             raise
-        located = ModelError(f"{where}: {text[len(source) + 2 :]}")
+        text = f"{origin[0]}: {text[len(source) + 2 :]}"
+        if field:
+            text = text.replace(f"field {field!r}", f"field {aws_field(origin[1], field)!r}", 1)
+        located = ModelError(text)
         located.resource_id = rid  # type: ignore[attr-defined]
-        located.field = getattr(exc, "field", None)  # type: ignore[attr-defined]
+        located.field = field  # type: ignore[attr-defined]
         raise located from None

@@ -7,6 +7,7 @@ reported with the file, the resource id and the AWS field it came from
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -60,9 +61,15 @@ AWS_FIELDS: dict[str, dict[str, str]] = {
 }
 
 
-ROUTE_FIELDS = {
+# Fields inside a list item (a route, a rule): model name -> AWS name.
+ITEM_FIELDS = {
     "destination_cidr": "DestinationCidrBlock",
     "destination_prefix_list_id": "DestinationPrefixListId",
+    "destination": "DestinationPrefixListId",
+    "target": "GatewayId / NatGatewayId / ... (the target)",
+    "cidr": "IpRanges[].CidrIp",
+    "group_id": "UserIdGroupPairs[].GroupId",
+    "prefix_list_id": "PrefixListIds[].PrefixListId",
 }
 
 
@@ -86,10 +93,11 @@ def associated(item: dict[str, Any], state_key: str) -> bool:
 
 
 def aws_field(kind: str, field: str) -> str:
-    parts = field.split(".")
+    """'routes.2.destination_cidr' or 'routes[2].target' (section `kind`) -> 'Routes[2].DestinationCidrBlock'."""
+    parts = re.sub(r"\[(\d+)\]", r".\1", field).split(".")
     out = AWS_FIELDS.get(kind, {}).get(parts[0], parts[0])
     for part in parts[1:]:
-        out += f"[{part}]" if part.isdigit() else f".{ROUTE_FIELDS.get(part, part)}"
+        out += f"[{part}]" if part.isdigit() else f".{ITEM_FIELDS.get(part, part)}"
     return out
 
 
@@ -99,6 +107,7 @@ class Sections:
     def __init__(self) -> None:
         self.sections: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.origins: dict[str, Path] = {}
+        self.kinds: dict[str, str] = {}
         self.seen: dict[str, dict[str, Any]] = {}
 
     def add(self, kind: str, file: Path, data: dict[str, Any]) -> None:
@@ -123,6 +132,7 @@ class Sections:
             raise
         self.seen[rid] = data
         self.origins[rid] = file
+        self.kinds[rid] = kind
         self.sections[kind].append(data)
 
     def has(self, rid: str) -> bool:

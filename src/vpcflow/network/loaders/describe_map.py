@@ -60,7 +60,7 @@ PEERING_STATES = {
 
 def to_sections(
     snap: Snapshot, *, region: str | None = None, account: str | None = None
-) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Path]]:
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, tuple[Path, str]]]:
     out = Sections()
     regions = _vpc_regions(snap, region)
     sg_ids = {str(x.data.get("GroupId")) for x in snap.of("security_groups")}
@@ -93,7 +93,7 @@ def to_sections(
     _prefix_lists(snap, out, regions)
     _peerings(snap, out)
     _transit_gateways(out)
-    return dict(out.sections), out.origins
+    return dict(out.sections), {rid: (path, out.kinds[rid]) for rid, path in out.origins.items()}
 
 
 # --- VPCs and subnets ----------------------------------------------------------------------------
@@ -304,14 +304,14 @@ def _egress_only_gateway(item: Located) -> dict[str, Any] | None:
 def _transit_gateways(out: Sections) -> None:
     vpcs_of: dict[str, set[str]] = defaultdict(set)
     for rt in out.sections.get("route_tables", []):
-        for route in rt["routes"]:
+        for route in rt.get("routes", ()):
             if route["target"].startswith("tgw-"):
                 vpcs_of[route["target"]].add(rt["vpc_id"])
     for tgw, vpcs in sorted(vpcs_of.items()):
         rt_file = next(
             out.origins[rt["id"]]
             for rt in out.sections["route_tables"]
-            if any(r["target"] == tgw for r in rt["routes"])
+            if any(r["target"] == tgw for r in rt.get("routes", ()))
         )
         out.add("transit_gateways", rt_file, {"id": tgw, "vpc_ids": sorted(vpcs)})
 
@@ -395,7 +395,7 @@ def _peerings(snap: Snapshot, out: Sections) -> None:
             },
         )
     for rt in out.sections.get("route_tables", []):
-        for i, route in enumerate(rt["routes"]):
+        for i, route in enumerate(rt.get("routes", ())):
             if (
                 route["target"].startswith("pcx-")
                 and route["state"] == "active"
