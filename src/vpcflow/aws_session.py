@@ -4,7 +4,8 @@
     s3 = settings.client("s3")
 
 Credentials, profile, region and endpoint come from boto3's own resolution, which is the AWS CLI's:
-`--profile` or AWS_PROFILE, the environment (AWS_ACCESS_KEY_ID, ...), ~/.aws/config and credentials,
+`--profile` or AWS_PROFILE, the environment (AWS_ACCESS_KEY_ID, ...; the Region from AWS_REGION, then
+AWS_DEFAULT_REGION, then the profile), ~/.aws/config and credentials,
 SSO, web identity, container and instance roles; AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_<SERVICE>)
 or `endpoint_url` in the profile. vpcflow never reads, copies or prints a credential: messages are
 built from error codes, and `redact` strips the resolved credentials from any text as a second guard.
@@ -40,7 +41,10 @@ class AwsSettings:
         import botocore.exceptions
 
         try:
-            session = boto3.Session(profile_name=self.profile, region_name=self.region)
+            # AWS_REGION comes before AWS_DEFAULT_REGION and the profile's region in the AWS CLI v2
+            # and the SDKs' shared settings; this botocore reads only the latter two itself.
+            region = self.region or os.environ.get("AWS_REGION") or None
+            session = boto3.Session(profile_name=self.profile, region_name=region)
         except botocore.exceptions.ProfileNotFound:
             raise InputError(
                 f"no AWS profile named {self.profile!r} in the AWS config or credentials files; "
@@ -62,7 +66,7 @@ class AwsSettings:
             max_pool_connections=max(10, connections),
             user_agent_extra="vpcflow",
         )
-        region = self.region or session.region_name
+        region = session.region_name
         if region is None and service != "s3":
             raise InputError(
                 f"no AWS Region for {service}: pass --region, set AWS_REGION, or set region in the profile",
@@ -72,7 +76,7 @@ class AwsSettings:
 
     @property
     def region_name(self) -> str | None:
-        return self.region or self.session.region_name
+        return self.session.region_name
 
     def redact(self, text: str) -> str:
         """The text with the resolved credentials (if any) cut out."""

@@ -13,7 +13,7 @@ import typer
 from vpcflow.aws_session import AwsSettings
 
 ProfileOption = typer.Option(
-    None, "--profile", help="AWS profile for s3:// and cwlogs:// sources (default: AWS_PROFILE, or the default profile)."
+    None, "--profile", help="AWS profile (default: AWS_PROFILE, or the default profile)."
 )
 RegionOption = typer.Option(None, "--region", help="AWS Region (default: AWS_REGION, or the profile's region).")
 EndpointOption = typer.Option(

@@ -26,7 +26,7 @@ from vpcflow.records.badrecords import OnError
 SrcArgument = typer.Argument(
     ...,
     metavar="SRC...",
-    help="Flow log files or folders (S3 layout, text, gzip, Parquet, CloudWatch Logs), s3://bucket/prefix, cwlogs://group[/stream-prefix].",
+    help="Flow log files or folders (S3 layout, text, gzip, Parquet, CloudWatch Logs), s3://bucket/prefix, cwlogs://log-group or cwlogs://log-group/stream-prefix.",
 )
 LakeOption = typer.Option(..., "--lake", help="The lake folder (created if missing).")
 HourlyOption = typer.Option(
