@@ -12,6 +12,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import typer
 
+from vpcflow.commands.engine_options import (
+    AthenaDatabaseOpt,
+    AthenaFormat,
+    AthenaFormatOpt,
+    AthenaLocationOpt,
+    AthenaLogFormatOpt,
+    AthenaOutputOpt,
+    AthenaProjectionOpt,
+    AthenaTableOpt,
+    AthenaWorkgroupOpt,
+    EngineChoice,
+    EngineName,
+    EngineOpt,
+    ProfileOpt,
+    RegionOpt,
+    SparkMasterOpt,
+)
 from vpcflow.commands.output import OutputFormat, render_batches
 from vpcflow.errors import QueryError
 from vpcflow.query import open_engine, run_insights, run_sql
@@ -94,25 +111,84 @@ def _emit(table: pa.Table, output: QueryOutput, out_file: Path | None) -> None:
     render(table, output.value)
 
 
+QueryLakeOption = typer.Option(
+    None,
+    "--lake",
+    help="The lake folder (written by `vpcflow ingest`); spark also reads s3a://bucket/prefix.",
+)
+EstimateOpt = typer.Option(
+    False,
+    "--estimate",
+    help="athena: print the bytes Athena would scan and the price, from --lake, and run nothing.",
+)
+
+
 def query(
     sql: str | None = SqlArgument,
-    lake: Path = LakeOption,
+    lake: str | None = QueryLakeOption,
     dialect: Dialect = DialectOpt,
     output: QueryOutput = OutputOption,
     out: Path | None = OutFileOption,
+    engine_name: EngineName = EngineOpt,
+    spark_master: str = SparkMasterOpt,
+    athena_location: str | None = AthenaLocationOpt,
+    athena_format: AthenaFormat = AthenaFormatOpt,
+    athena_projection: bool = AthenaProjectionOpt,
+    athena_log_format: str | None = AthenaLogFormatOpt,
+    athena_table: str | None = AthenaTableOpt,
+    athena_database: str = AthenaDatabaseOpt,
+    athena_output: str | None = AthenaOutputOpt,
+    athena_workgroup: str | None = AthenaWorkgroupOpt,
+    region: str | None = RegionOpt,
+    profile: str | None = ProfileOpt,
+    estimate: bool = EstimateOpt,
 ) -> None:
     """Run Athena SQL over a lake on embedded DuckDB (tables vpc_flow_logs, test_table_vpclogs,
-    tgw_flow_logs); with no SQL, open an interactive prompt with history."""
-    engine = open_engine(lake)
+    tgw_flow_logs), on Spark or on Amazon Athena (--engine); with no SQL, open an interactive prompt."""
+    choice = EngineChoice(engine_name, spark_master, athena_location, athena_format, athena_projection,
+                          athena_log_format, athena_table, athena_database, athena_output, athena_workgroup,
+                          region, profile)  # fmt: skip
+    if estimate:
+        _estimate(sql, lake, dialect, engine_name)
+        return
+    engine = choice.open(lake)
     try:
         if sql is None:
             from vpcflow.query.repl import Repl
 
+            if engine_name is not EngineName.duckdb:
+                raise QueryError(
+                    "the interactive prompt runs on DuckDB: give SQL with --engine " + engine_name.value
+                )
             output_name = output.value if output is not QueryOutput.parquet else "table"
-            raise typer.Exit(Repl(engine, lake, render, dialect=dialect.value, output=output_name).run())
+            raise typer.Exit(
+                Repl(engine, Path(lake), render, dialect=dialect.value, output=output_name).run()
+            )
         _emit(run_sql(engine, sql, dialect.value), output, out)
+        for note in getattr(engine, "notes", []):
+            typer.echo(note, err=True)
+        if engine_name is EngineName.athena:
+            from vpcflow.query.athena_cost import PRICE_PER_TB, TB
+
+            scanned = engine.scanned_bytes
+            typer.echo(f"Athena scanned {scanned:,} bytes (about ${scanned / TB * PRICE_PER_TB:.6f} at "
+                       f"${PRICE_PER_TB:.2f}/TB before the 10 MB minimum)", err=True)  # fmt: skip
     finally:
         engine.close()
+
+
+def _estimate(sql: str | None, lake: str | None, dialect: Dialect, engine_name: EngineName) -> None:
+    from vpcflow.query.athena_cost import estimate
+
+    if engine_name is not EngineName.athena:
+        raise QueryError("--estimate prices a query on Athena: add --engine athena")
+    if sql is None or lake is None or "://" in lake:
+        raise QueryError(
+            "--estimate needs SQL and --lake DIR (a local lake: its Parquet footers give the sizes)"
+        )
+    if dialect is not Dialect.athena:
+        raise QueryError("--estimate reads Athena SQL: drop --dialect duckdb")
+    typer.echo(estimate(lake, sql).text())
 
 
 def _when(text: str | None, option: str) -> datetime | None:

@@ -1,4 +1,5 @@
-"""Query engines behind one small interface: DuckDB now; Spark and Athena plug in at `Engine`.
+"""Query engines behind one small interface, `Engine`: DuckDB here; Spark (`engine_spark`) and
+Athena (`engine_athena`) in their own modules, imported only when chosen.
 
 Every DuckDB call of the query layer goes through `DuckDBEngine` (DuckDB 2.0 changed its Python
 API: relations lost `fetchone()`, and a connection with an unfinished result refuses new
@@ -151,13 +152,24 @@ def _duckdb_message(exc: duckdb.Error) -> str:
     return f"DuckDB: {text}"
 
 
-ENGINES = {"duckdb": DuckDBEngine}
+ENGINES = ("duckdb", "spark", "athena")
 
 
-def open_engine(lake: str | os.PathLike | None, engine: str = "duckdb") -> Engine:
-    """An engine over `lake`; the seam where Spark and Athena engines will be chosen."""
-    try:
-        factory = ENGINES[engine]
-    except KeyError:
-        raise QueryError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}") from None
-    return factory(lake)
+def open_engine(lake: str | os.PathLike | None, engine: str = "duckdb", **options) -> Engine:
+    """An engine over `lake`: `duckdb` (embedded), `spark` (options: `master`, `spark`), or `athena`
+    (options: those of `vpcflow.query.engine_athena.AthenaConfig`, or `config=`). Spark and Athena are
+    imported only when chosen: they are optional extras."""
+    if engine == "duckdb":
+        return DuckDBEngine(lake, **options)
+    if engine == "spark":
+        from vpcflow.query.engine_spark import SparkEngine
+
+        if lake is None:
+            raise QueryError("--engine spark reads a lake: give --lake DIR (or s3a://bucket/prefix)")
+        return SparkEngine(lake, **options)
+    if engine == "athena":
+        from vpcflow.query.engine_athena import AthenaConfig, AthenaEngine
+
+        config = options.pop("config", None) or AthenaConfig(**options)
+        return AthenaEngine(config)
+    raise QueryError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")

@@ -1,4 +1,5 @@
-"""Query dialects, one module each: `athena` (Trino SQL, translated) and `duckdb` (as is)."""
+"""Query dialects, one module each: `athena` (Trino SQL, translated), `duckdb` (as is), and the
+writers for the scale-out engines (`spark`; Athena runs Athena SQL as is)."""
 
 from __future__ import annotations
 
@@ -15,3 +16,22 @@ def to_duckdb(sql: str, dialect: str = "athena") -> str:
     if dialect == "duckdb":
         return sql
     raise QueryError(f"unknown dialect {dialect!r}; use one of: {', '.join(DIALECTS)}")
+
+
+def translate(sql: str, dialect: str, target: str) -> str:
+    """`sql` written in `dialect` (athena or duckdb) as SQL an engine of `target` runs
+    (duckdb, spark or athena), with the answers of `dialect`."""
+    if dialect not in DIALECTS:
+        raise QueryError(f"unknown dialect {dialect!r}; use one of: {', '.join(DIALECTS)}")
+    if target == "duckdb":
+        return to_duckdb(sql, dialect)
+    from vpcflow.query.dialects import spark
+
+    if target == "spark":
+        return spark.translate(sql) if dialect == "athena" else spark.from_duckdb(sql, "spark")
+    if target == "athena":
+        if dialect == "athena":
+            athena.prepare(sql)  # the same checks as on DuckDB; Athena then runs the text as written
+            return sql
+        return spark.from_duckdb(sql, "athena")
+    raise QueryError(f"unknown engine dialect {target!r}")

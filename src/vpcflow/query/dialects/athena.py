@@ -43,9 +43,20 @@ _INTEGER_TYPES = {exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT, exp.Dat
 
 def translate(sql: str) -> str:
     """DuckDB SQL for one Athena statement, or a `QueryError` that says where and why."""
-    tree = _parse(sql)
-    if isinstance(tree, (exp.Describe, exp.Show)) or _is_show(tree):
+    tree = prepare(sql)
+    if _passes_through(tree):
         return tree.sql(dialect=WRITE)
+    tree = tree.transform(_athena_semantics)
+    return render(tree, WRITE)
+
+
+def prepare(sql: str) -> exp.Expression:
+    """One Athena statement parsed, checked, qualified against the lake's tables and typed where
+    Athena's semantics depend on types (integer division, date arithmetic): the engine-neutral part
+    of every translation (`vpcflow.query.dialects.spark` renders the same tree for Spark)."""
+    tree = _parse(sql)
+    if _passes_through(tree):
+        return tree
     if not isinstance(tree, _QUERIES):
         kind = tree.key.upper() if tree.key else type(tree).__name__
         raise QueryError(
@@ -65,11 +76,24 @@ def translate(sql: str) -> str:
             _date_arithmetic(tree, typed)
     except (OptimizeError, SqlglotError) as exc:
         raise QueryError(f"Athena SQL: {exc}") from None
-    tree = tree.transform(_athena_semantics)
+    return tree
+
+
+def render(tree: exp.Expression, write: str) -> str:
+    """`tree` as SQL of the sqlglot dialect `write`; a construct it cannot express is a QueryError."""
     try:
-        return tree.sql(dialect=WRITE, unsupported_level=ErrorLevel.RAISE)
+        return tree.sql(dialect=write, unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as exc:
-        raise QueryError(f"Athena SQL: not translatable to DuckDB: {exc}") from None
+        raise QueryError(f"Athena SQL: not translatable to {write}: {exc}") from None
+
+
+def _passes_through(tree: exp.Expression) -> bool:
+    return isinstance(tree, (exp.Describe, exp.Show)) or _is_show(tree)
+
+
+def schema() -> MappingSchema:
+    """The lake's tables as a sqlglot schema (Athena type names)."""
+    return _schema()
 
 
 @functools.cache
