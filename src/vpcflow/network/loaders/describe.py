@@ -85,6 +85,9 @@ class Snapshot:
     attribute_files: dict[str, Path] = field(default_factory=dict)
     iam: list[Located] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    # Where the path says it (a Batfish snapshot): file -> Region / account of its resources.
+    region_of_file: dict[Path, str] = field(default_factory=dict)
+    account_of_file: dict[Path, str] = field(default_factory=dict)
 
     def of(self, kind: str) -> list[Located]:
         return self.items.get(kind, [])
@@ -97,6 +100,8 @@ class Snapshot:
         self.attribute_files.update(other.attribute_files)
         self.iam.extend(other.iam)
         self.files.extend(other.files)
+        self.region_of_file.update(other.region_of_file)
+        self.account_of_file.update(other.account_of_file)
 
 
 def recognised(data: object) -> bool:
@@ -132,13 +137,20 @@ def json_files(path: Path) -> list[Path]:
     )
 
 
-def read_snapshot(files: Iterable[Path]) -> Snapshot:
+def read_snapshot(
+    files: Iterable[Path], *, region: str | None = None, account: str | None = None
+) -> Snapshot:
+    """The describe output in these files; `region` / `account`: what their location says (Batfish)."""
     snap = Snapshot()
     for path in files:
         data = read_json(path)
         if not recognised(data):
             continue
         snap.files.append(path)
+        if region:
+            snap.region_of_file[path] = region
+        if account:
+            snap.account_of_file[path] = account
         _add_file(snap, path, data)
     return snap
 
@@ -153,6 +165,8 @@ def _add_file(snap: Snapshot, path: Path, data: dict[str, Any]) -> None:
         for i, item in enumerate(items):
             if not isinstance(item, dict):
                 raise ModelError(f"{path}: {key}[{i}]: expected an object, got {type(item).__name__}")
+            if key == "Vpcs" and ("ClassicLinkEnabled" in item or "ClassicLinkDnsSupported" in item):
+                continue  # describe-vpc-classic-link* output also has a top-level Vpcs key
             snap.items.setdefault(kind, []).append(Located(path, item))
     if "Entries" in data:
         pl_id = data.get("PrefixListId")

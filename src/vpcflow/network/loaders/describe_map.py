@@ -116,7 +116,7 @@ def _vpc_regions(snap: Snapshot, hint: str | None) -> dict[str, str]:
             raise fail(
                 item.file, vid, "Region", f"its subnets are in several Regions ({', '.join(sorted(found))})"
             )
-        chosen = next(iter(found), None) or fallback
+        chosen = next(iter(found), None) or snap.region_of_file.get(item.file) or fallback
         if chosen is None:
             raise fail(
                 item.file,
@@ -156,7 +156,7 @@ def _vpc(item: Located, snap: Snapshot, regions: dict[str, str], account: str | 
         "is_default": is_default,
         "name": name_tag(d),
     }
-    owner = d.get("OwnerId") or account
+    owner = d.get("OwnerId") or snap.account_of_file.get(item.file) or account
     if owner:
         out["account_id"] = str(owner)
     return out
@@ -333,7 +333,11 @@ def _prefix_lists(snap: Snapshot, out: Sections, regions: dict[str, str]) -> Non
         pid = required(item, d, "PrefixListId")
         name = str(d.get("PrefixListName") or pid)
         found = REGION_RE.search(name) or REGION_RE.search(str(d.get("PrefixListArn") or ""))
-        region = found.group(1) if found else fallback or environment_region()
+        region = (
+            found.group(1)
+            if found
+            else snap.region_of_file.get(item.file) or fallback or environment_region()
+        )
         if region is None:
             raise fail(item.file, pid, "PrefixListName", "the Region cannot be told", "set AWS_REGION")
         if "Cidrs" in d:  # describe-prefix-lists (older API, used by Batfish snapshots)
