@@ -62,9 +62,19 @@ def import_aws_command(
 
     settings = AwsSettings(profile, region, endpoint_url)
     result = import_aws(settings, out, vpc_ids=vpc_id or None)
+    per_resource = ("describe-vpc-attribute-", "get-managed-prefix-list-entries-")
     for name, count in result.counts.items():
-        typer.echo(f"{name}.json: {count}", err=True)
-    typer.echo(f"wrote {len(result.counts)} files to {result.out} ({result.region})", err=True)
+        if not name.startswith(per_resource):
+            typer.echo(f"{name}.json: {count}", err=True)
+    for prefix in per_resource:
+        files = sum(1 for name in result.counts if name.startswith(prefix))
+        typer.echo(f"{prefix}*.json: {files} files", err=True)
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(
+        f"wrote {len(result.counts)} files to {result.out} ({result.region}); next: vpcflow reach --model {result.out} ...",
+        err=True,
+    )
 
 
 def register(app: typer.Typer) -> None:
