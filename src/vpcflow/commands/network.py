@@ -1,4 +1,4 @@
-"""`vpcflow reach` (and, from another change, `vpcflow doctor`): the network model on the command line."""
+"""`vpcflow reach` and `vpcflow doctor`: the network model on the command line."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import typer
 
 from vpcflow.commands.output import console
 from vpcflow.network import load_model
+from vpcflow.network.doctor import doctor as run_doctor
 from vpcflow.network.policy import ApiRequest
 from vpcflow.network.reach import reach as reach_query
 from vpcflow.network.trace import Outcome
@@ -72,6 +73,20 @@ def reach(
         raise typer.Exit(1)
 
 
+DoctorOutputOption = typer.Option(ReachOutput.text, "--output", "-o", help="text (a table) or json.")
+
+
+def doctor(model: Path = ModelOption, output: ReachOutput = DoctorOutputOption) -> None:
+    """Check the model for what AWS's troubleshooting guides name. Exit 1 when a finding is an error."""
+    report = run_doctor(load_model(model))
+    if output is ReachOutput.json:
+        typer.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        console().print(report)
+    if report.has_errors:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.command("reach")(reach)
-    # `vpcflow doctor --model M` registers here too (added by the doctor change).
+    app.command("doctor")(doctor)
