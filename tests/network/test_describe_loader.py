@@ -263,7 +263,12 @@ ERRORS = [
     (
         "describe-route-tables.json",
         _add_route({"DestinationCidrBlock": "172.16.0.0/12", "NatGatewayId": "nat-gone", "State": "active"}),
-        "describe-route-tables.json: rtb-private: field 'Routes[2].GatewayId / NatGatewayId / ... (the target)': nat-gone does not exist",
+        "describe-route-tables.json: rtb-private: field 'Routes[2].NatGatewayId': nat-gone does not exist",
+    ),
+    (
+        "describe-route-tables.json",
+        _add_route({"DestinationCidrBlock": "172.16.0.0/33", "NatGatewayId": "nat-lab", "State": "active"}),
+        "describe-route-tables.json: rtb-private: field 'Routes[2].DestinationCidrBlock': ",
     ),
     (
         "describe-route-tables.json",

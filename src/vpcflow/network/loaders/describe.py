@@ -260,7 +260,7 @@ def assemble_located(
             raise
         text = f"{origin[0]}: {text[len(source) + 2 :]}"
         if field:
-            text = text.replace(f"field {field!r}", f"field {aws_field(origin[1], field)!r}", 1)
+            text = text.replace(f"field {field!r}", f"field {aws_field(origin[1], field, origin[2])!r}", 1)
         located = ModelError(text)
         located.resource_id = rid  # type: ignore[attr-defined]
         located.field = field  # type: ignore[attr-defined]

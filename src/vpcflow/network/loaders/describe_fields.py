@@ -66,7 +66,6 @@ ITEM_FIELDS = {
     "destination_cidr": "DestinationCidrBlock",
     "destination_prefix_list_id": "DestinationPrefixListId",
     "destination": "DestinationPrefixListId",
-    "target": "GatewayId / NatGatewayId / ... (the target)",
     "cidr": "IpRanges[].CidrIp",
     "group_id": "UserIdGroupPairs[].GroupId",
     "prefix_list_id": "PrefixListIds[].PrefixListId",
@@ -92,9 +91,14 @@ def associated(item: dict[str, Any], state_key: str) -> bool:
     return state in (None, "associated", "associating")
 
 
-def aws_field(kind: str, field: str) -> str:
-    """'routes.2.destination_cidr' or 'routes[2].target' (section `kind`) -> 'Routes[2].DestinationCidrBlock'."""
-    parts = re.sub(r"\[(\d+)\]", r".\1", field).split(".")
+def aws_field(kind: str, field: str, names: dict[str, str] | None = None) -> str:
+    """'routes.2.destination_cidr' or 'routes[2].target' (section `kind`) -> 'Routes[2].DestinationCidrBlock'.
+
+    `names` maps fields whose AWS name depends on the item (a route's target key) to that name."""
+    dotted = re.sub(r"\[(\d+)\]", r".\1", field)
+    if names and dotted in names:
+        return names[dotted]
+    parts = dotted.split(".")
     out = AWS_FIELDS.get(kind, {}).get(parts[0], parts[0])
     for part in parts[1:]:
         out += f"[{part}]" if part.isdigit() else f".{ITEM_FIELDS.get(part, part)}"
@@ -108,9 +112,10 @@ class Sections:
         self.sections: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.origins: dict[str, Path] = {}
         self.kinds: dict[str, str] = {}
+        self.names: dict[str, dict[str, str]] = {}
         self.seen: dict[str, dict[str, Any]] = {}
 
-    def add(self, kind: str, file: Path, data: dict[str, Any]) -> None:
+    def add(self, kind: str, file: Path, data: dict[str, Any], names: dict[str, str] | None = None) -> None:
         rid = str(data["id"])
         if rid in self.seen:
             if self.seen[rid] == data:
@@ -127,12 +132,13 @@ class Sections:
         except ModelError as exc:
             field = getattr(exc, "field", None)
             if field:
-                aws = aws_field(kind, field)
+                aws = aws_field(kind, field, names)
                 raise fail(file, rid, aws, str(exc).split(f"field {field!r}: ", 1)[-1]) from None
             raise
         self.seen[rid] = data
         self.origins[rid] = file
         self.kinds[rid] = kind
+        self.names[rid] = names or {}
         self.sections[kind].append(data)
 
     def has(self, rid: str) -> bool:

@@ -43,6 +43,7 @@ ROUTE_TARGET_KEYS = (
     "InstanceId",
     "GatewayId",
 )
+DESTINATION_KEYS = ("DestinationCidrBlock", "DestinationIpv6CidrBlock", "DestinationPrefixListId")
 UNSUPPORTED_TARGETS = ("LocalGatewayId", "CarrierGatewayId", "CoreNetworkArn", "OdbNetworkArn")
 ORIGINS = {
     "CreateRouteTable": "CreateRouteTable",
@@ -60,7 +61,7 @@ PEERING_STATES = {
 
 def to_sections(
     snap: Snapshot, *, region: str | None = None, account: str | None = None
-) -> tuple[dict[str, list[dict[str, Any]]], dict[str, tuple[Path, str]]]:
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, tuple[Path, str, dict[str, str]]]]:
     out = Sections()
     regions = _vpc_regions(snap, region)
     sg_ids = {str(x.data.get("GroupId")) for x in snap.of("security_groups")}
@@ -70,7 +71,7 @@ def to_sections(
         out.add("subnets", item.file, _subnet(item))
     _check_defaults(snap)
     for item in snap.of("route_tables"):
-        out.add("route_tables", item.file, _route_table(item))
+        out.add("route_tables", item.file, *_route_table(item))
     for item in snap.of("internet_gateways"):
         out.add("internet_gateways", item.file, _internet_gateway(item))
     for item in snap.of("egress_only_internet_gateways"):
@@ -93,7 +94,9 @@ def to_sections(
     _prefix_lists(snap, out, regions)
     _peerings(snap, out)
     _transit_gateways(out)
-    return dict(out.sections), {rid: (path, out.kinds[rid]) for rid, path in out.origins.items()}
+    return dict(out.sections), {
+        rid: (path, out.kinds[rid], out.names[rid]) for rid, path in out.origins.items()
+    }
 
 
 # --- VPCs and subnets ----------------------------------------------------------------------------
@@ -225,14 +228,22 @@ def _check_defaults(snap: Snapshot) -> None:
 # --- Routing -------------------------------------------------------------------------------------
 
 
-def _route_table(item: Located) -> dict[str, Any]:
+def _route_table(item: Located) -> tuple[dict[str, Any], dict[str, str]]:
+    """The table, and the AWS name of each route's fields (which key held the target, the destination)."""
     d = item.data
     rid = required(item, d, "RouteTableId")
     assocs = [
         a for a in d.get("Associations") or () if isinstance(a, dict) and associated(a, "AssociationState")
     ]
     routes = [_route(item, rid, i, r) for i, r in enumerate(d.get("Routes") or ())]
-    return {
+    names: dict[str, str] = {}
+    for i, r in enumerate(d.get("Routes") or ()):
+        target_key = next(k for k in ROUTE_TARGET_KEYS if r.get(k))
+        names[f"routes.{i}.target"] = f"Routes[{i}].{target_key}"
+        dest_key = next(k for k in DESTINATION_KEYS if r.get(k))
+        for field in ("destination", "destination_cidr", "destination_prefix_list_id"):
+            names[f"routes.{i}.{field}"] = f"Routes[{i}].{dest_key}"
+    data = {
         "id": rid,
         "vpc_id": required(item, d, "VpcId", rid),
         "main": any(bool(a.get("Main")) for a in assocs),
@@ -241,6 +252,7 @@ def _route_table(item: Located) -> dict[str, Any]:
         "routes": routes,
         "name": name_tag(d),
     }
+    return data, names
 
 
 def _route(item: Located, rid: str, i: int, r: Any) -> dict[str, Any]:
@@ -259,9 +271,7 @@ def _route(item: Located, rid: str, i: int, r: Any) -> dict[str, Any]:
     target = next((str(r[k]) for k in ROUTE_TARGET_KEYS if r.get(k)), None)
     if target is None:
         raise fail(item.file, rid, where, "the route names no target (GatewayId, NatGatewayId, ...)")
-    destination = (
-        r.get("DestinationCidrBlock") or r.get("DestinationIpv6CidrBlock") or r.get("DestinationPrefixListId")
-    )
+    destination = next((r[k] for k in DESTINATION_KEYS if r.get(k)), None)
     if not destination:
         raise fail(
             item.file,
