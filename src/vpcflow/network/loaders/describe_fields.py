@@ -7,6 +7,7 @@ reported with the file, the resource id and the AWS field it came from
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -95,10 +96,13 @@ def aws_field(kind: str, field: str, names: dict[str, str] | None = None) -> str
     """'routes.2.destination_cidr' or 'routes[2].target' (section `kind`) -> 'Routes[2].DestinationCidrBlock'.
 
     `names` maps fields whose AWS name depends on the item (a route's target key) to that name."""
-    dotted = re.sub(r"\[(\d+)\]", r".\1", field)
+    parts = re.sub(r"\[(\d+)\]", r".\1", field).split(".")
+    # pydantic adds the tags of union members to the location ('function-after[IPv4Network(), str]')
+    clean = [p for p in itertools.takewhile(lambda p: re.fullmatch(r"[A-Za-z_]\w*|\d+", p), parts)]
+    dotted = ".".join(clean)
     if names and dotted in names:
         return names[dotted]
-    parts = dotted.split(".")
+    parts = clean or [field]
     out = AWS_FIELDS.get(kind, {}).get(parts[0], parts[0])
     for part in parts[1:]:
         out += f"[{part}]" if part.isdigit() else f".{ITEM_FIELDS.get(part, part)}"
