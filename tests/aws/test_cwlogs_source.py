@@ -182,3 +182,31 @@ class _Raw:
 
     def stream(self, **_):
         yield self.data
+
+
+def test_the_command_line_reads_a_group_between_since_and_until(logs, ec2, tmp_path):
+    from datetime import UTC, datetime
+
+    from typer.testing import CliRunner
+
+    from vpcflow.cli import app
+
+    put = make_group(logs, ec2)
+    since = datetime.fromtimestamp(HOURS[0], UTC).strftime("%Y-%m-%dT%H:%MZ")
+    until = datetime.fromtimestamp(HOURS[2] + HOUR, UTC).isoformat()
+    args = [
+        "ingest",
+        f"cwlogs://{GROUP}",
+        "--lake",
+        str(tmp_path / "lake"),
+        "--since",
+        since,
+        "--until",
+        until,
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "ingested 60 records from 6 objects" in result.output
+    assert lake_packets(tmp_path / "lake") == put
+    bad = CliRunner().invoke(app, [*args[:4], "--since", "yesterday"])
+    assert "'yesterday' is not a time" in str(bad.exception)
