@@ -6,7 +6,12 @@ Every record's `packets` is its serial number, so a test proves each record is i
 from __future__ import annotations
 
 import gzip
+import http.client
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import quote, urlparse
 
 import duckdb
 
@@ -66,3 +71,25 @@ def lake_rows(lake: Path, columns: str, table: str = "vpc_flow_logs") -> list[tu
         ).fetchall()
     finally:
         con.close()
+
+
+def put_many(
+    endpoint: str, bucket: str, keys: list[str], body: Callable[[int], bytes], threads: int = 4
+) -> None:
+    """PUT many objects into moto's S3 over plain keep-alive HTTP connections: the same server and
+    protocol, without boto3's per-call work, which is most of the time of a test that needs a
+    thousand objects. (moto does not check signatures; real S3 would refuse these requests.)"""
+    url = urlparse(endpoint)
+    local = threading.local()
+
+    def put(i: int) -> None:
+        if not hasattr(local, "conn"):
+            local.conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        local.conn.request("PUT", f"/{bucket}/{quote(keys[i])}", body=body(i))
+        response = local.conn.getresponse()
+        response.read()
+        if response.status != 200:
+            raise AssertionError(f"PUT {keys[i]}: HTTP {response.status}")
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(put, range(len(keys))))

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from tests.aws.helpers import REGION, flow_object, lake_packets, object_key
+from tests.aws.helpers import REGION, flow_object, lake_packets, object_key, put_many
 from vpcflow.aws_session import AwsSettings
 from vpcflow.errors import InputError
 from vpcflow.lake import IngestOptions, ingest
@@ -23,12 +22,10 @@ def put_objects(s3, count: int, per_object: int = 2, *, prefix: str = "logs") ->
     """`count` flow log objects; object i holds records i*per_object+1 .. (i+1)*per_object."""
     s3.create_bucket(Bucket=BUCKET)
     keys = [object_key(i, prefix=prefix) for i in range(count)]
-
-    def put(i: int) -> None:
-        s3.put_object(Bucket=BUCKET, Key=keys[i], Body=flow_object(i * per_object + 1, per_object, 1_763_640_000 + (i // 20) * 300))
-
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(put, range(count)))
+    put_many(
+        s3.meta.endpoint_url, BUCKET, keys,
+        lambda i: flow_object(i * per_object + 1, per_object, 1_763_640_000 + (i // 20) * 300),
+    )  # fmt: skip
     return keys
 
 
@@ -38,9 +35,14 @@ def count_calls(client, operation: str) -> list[int]:
     return calls
 
 
-def test_more_than_1000_objects_are_listed_in_pages_and_ingested_once(s3, tmp_path):
-    keys = put_objects(s3, 1_050)
-    source = S3Source(f"s3://{BUCKET}/logs/", AwsSettings())
+def test_more_than_1000_objects_are_listed_in_pages_and_the_second_page_is_ingested(s3, tmp_path):
+    keys = put_objects(s3, 1_050)  # 20 objects per 5-minute window, windows 0..52, in key order
+
+    # The objects of windows 50..52 are the last 50 keys: only the second page of the listing
+    # (1,000 keys a page) has them. Reading just those keeps the test fast; the others are real
+    # flow logs too, so reading any of them by mistake would show in the lake.
+    since = 1_763_640_000 + 50 * 300
+    source = S3Source(f"s3://{BUCKET}/logs/", AwsSettings(), window=(since, None))
     listings = count_calls(source.client, "ListObjectsV2")
     gets = count_calls(source.client, "GetObject")
     try:
@@ -48,18 +50,26 @@ def test_more_than_1000_objects_are_listed_in_pages_and_ingested_once(s3, tmp_pa
     finally:
         source.close()
     assert result.error is None
-    assert len(listings) == 2  # 1,000 keys a page
-    assert len(gets) == len(keys)
-    assert result.objects_read == 1_050
-    assert lake_packets(tmp_path / "lake") == list(range(1, 2 * 1_050 + 1))
+    assert len(listings) == 2
+    assert (result.objects_found, result.objects_read, len(gets)) == (50, 50, 50)
+    assert lake_packets(tmp_path / "lake") == list(range(2 * 1_000 + 1, 2 * len(keys) + 1))
+
+
+def test_every_object_is_read_once_through_the_download_threads_and_a_rerun_reads_only_new_ones(s3, tmp_path):
+    put_objects(s3, 120)
+    source = S3Source(f"s3://{BUCKET}/logs/", AwsSettings(), workers=4)
+    result = ingest([source], tmp_path / "lake")
+    source.close()
+    assert result.error is None and result.objects_read == 120
+    assert lake_packets(tmp_path / "lake") == list(range(1, 241))
 
     # Incremental by ETag: nothing is downloaded again; a new object is the only one read.
-    s3.put_object(Bucket=BUCKET, Key=object_key(1_050), Body=flow_object(9_001, 3, 1_763_640_000 + 52 * 300))
+    s3.put_object(Bucket=BUCKET, Key=object_key(120), Body=flow_object(9_001, 3, 1_763_640_000 + 6 * 300))
     again = S3Source(f"s3://{BUCKET}/logs/", AwsSettings())
     gets_again = count_calls(again.client, "GetObject")
     result = ingest([again], tmp_path / "lake")
     again.close()
-    assert (result.objects_already, result.objects_read, len(gets_again)) == (1_050, 1, 1)
+    assert (result.objects_already, result.objects_read, len(gets_again)) == (120, 1, 1)
     assert lake_packets(tmp_path / "lake")[-3:] == [9_001, 9_002, 9_003]
 
 
@@ -124,13 +134,19 @@ def test_throttling_is_retried_with_back_off(s3, tmp_path, backoffs):
     put_objects(s3, 3)
     source = S3Source(f"s3://{BUCKET}/logs", AwsSettings(), workers=1)
     lists, gets = [], []
-    source.client.meta.events.register_first("before-send.s3.ListObjectsV2", _throttle(1, 503, "SlowDown", lists))
+    source.client.meta.events.register_first(
+        "before-send.s3.ListObjectsV2", _throttle(1, 503, "SlowDown", lists)
+    )
     source.client.meta.events.register_first("before-send.s3.GetObject", _throttle(2, 503, "SlowDown", gets))
     result = ingest([source], tmp_path / "lake")
     source.close()
     assert result.error is None
     assert (len(lists), len(gets)) == (2, 3 + 2)  # each throttled call was sent again
-    assert [attempt for attempt, _ in backoffs] == [1, 1, 2]  # after a wait: one for the listing, two for a download
+    assert [attempt for attempt, _ in backoffs] == [
+        1,
+        1,
+        2,
+    ]  # after a wait: one for the listing, two for a download
     assert lake_packets(tmp_path / "lake") == [1, 2, 3, 4, 5, 6]
 
 
@@ -165,13 +181,19 @@ def test_since_and_until_select_objects_by_the_window_in_their_key(s3, tmp_path)
 
 
 def test_a_missing_bucket_is_an_input_error_that_says_what_to_check(aws_env):
-    with pytest.raises(InputError, match=r"s3://no-such-bucket-here/: cannot list the objects: NoSuchBucket.*bucket name"):
+    with pytest.raises(
+        InputError, match=r"s3://no-such-bucket-here/: cannot list the objects: NoSuchBucket.*bucket name"
+    ):
         list(S3Source("s3://no-such-bucket-here/", AwsSettings()).objects())
 
 
 def test_other_services_logs_and_folder_markers_are_not_listed(s3):
     s3.create_bucket(Bucket=BUCKET)
-    for key in ("AWSLogs/", "AWSLogs/123456789012/CloudTrail/us-east-1/2025/11/20/x.json.gz", object_key(0, prefix="")):
+    for key in (
+        "AWSLogs/",
+        "AWSLogs/123456789012/CloudTrail/us-east-1/2025/11/20/x.json.gz",
+        object_key(0, prefix=""),
+    ):
         s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
     keys = [o.key for o in S3Source(f"s3://{BUCKET}", AwsSettings()).objects()]
     assert keys == [f"s3://{BUCKET}/{object_key(0, prefix='')}"]
