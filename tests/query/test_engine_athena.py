@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -242,3 +243,37 @@ def test_real_athena_counts_records():  # pragma: no cover - runs only with an A
     with AthenaEngine(config) as engine:
         table = run_sql(engine, "SELECT count(*) AS n FROM vpc_flow_logs")
     assert table.column_names == ["n"] and table.column("n")[0].as_py() >= 0
+
+
+def test_report_aggregation_runs_on_athena_and_enrichment_locally(lake):
+    """`vpcflow report rejects --engine athena`: the aggregation is sent as Athena SQL (no DuckDB-only
+    syntax), its rows come back, and the local DuckDB adds protocol names, times and owners."""
+    import sqlglot
+
+    from vpcflow.reports import Options, Period, open_lake, parse_time, run_report
+
+    rows = pa.table({"source": ["192.0.2.10"], "port": [22], "protocol": [6], "records": [4], "packets": [9],
+                     "bytes": [540], "first_start": [1612915200], "last_end": [1612918800]})  # fmt: skip
+
+    class Cursor(FakeCursor):
+        def as_arrow(self):
+            return rows
+
+    class Connection(FakeConnection):
+        def cursor(self):
+            return Cursor(self)
+
+    engine = AthenaEngine(AthenaConfig(location=LOCATION), connect=Connection)
+    period = Period(parse_time("2021-02-10", option="--since"), parse_time("2021-02-11", option="--until"))
+    table = run_report("rejects", open_lake(None, engine=engine), Options(period=period, top=5)).table
+    query = engine.sent[-1]
+    assert engine.sent[:2] == engine.setup_statements()[:2] and len(engine.sent) == 3
+    tree = sqlglot.parse_one(query, read="athena")  # Athena SQL: parses, GROUP BY spelled out
+    assert "GROUP BY ALL" not in query.upper() and "::" not in query
+    assert [c.sql() for c in tree.args["group"].expressions] == ["srcaddr", "dstport", "protocol"]
+    assert "DATE '2021-02-10'" in query.replace("CAST('2021-02-10' AS DATE)", "DATE '2021-02-10'")
+    assert table.to_pylist()[0] | {"country": None, "asn": None, "owner": None} == {
+        "source": "192.0.2.10", "port": 22, "protocol": "TCP", "records": 4, "packets": 9, "bytes": 540,
+        "first_seen": datetime(2021, 2, 10, tzinfo=UTC), "last_seen": datetime(2021, 2, 10, 1, tzinfo=UTC),
+        "country": None, "asn": None, "owner": None,
+    }  # fmt: skip

@@ -157,3 +157,22 @@ def test_missing_pyspark_says_how_to_install(monkeypatch, lake):
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)
     with pytest.raises(QueryError, match=r"pip install 'vpcflow\[spark\]'"):
         engine_spark.SparkEngine(lake)
+
+
+def test_reports_on_spark_equal_duckdb(spark_engine, lake):
+    """The reports' aggregations run on Spark, enrichment on DuckDB: the same tables as all on DuckDB."""
+    from vpcflow.reports import Options, Period, open_lake, parse_time, run_report
+
+    period = Period(parse_time("2021-01-01", option="--since"), parse_time("2021-04-01", option="--until"))
+    cases = {
+        "rejects": Options(period=period, top=15),
+        "scanners": Options(top=0, min_ports=3, min_hosts=4, window=86400),
+        "top-talkers": Options(period=period, top=3, bucket=7 * 86400),
+    }
+    local, remote = open_lake(lake), open_lake(lake, engine=spark_engine)
+    for name, options in cases.items():
+        want = run_report(name, local, options).table
+        got = run_report(name, remote, options).table
+        assert got.column_names == want.column_names, name
+        assert got.num_rows == want.num_rows > 0, name
+        assert got.to_pylist() == want.to_pylist(), name

@@ -7,12 +7,30 @@ from pathlib import Path
 
 import typer
 
+from vpcflow.commands.engine_options import (
+    AthenaDatabaseOpt,
+    AthenaFormat,
+    AthenaFormatOpt,
+    AthenaLocationOpt,
+    AthenaLogFormatOpt,
+    AthenaOutputOpt,
+    AthenaTableOpt,
+    AthenaWorkgroupOpt,
+    EngineChoice,
+    EngineName,
+    EngineOpt,
+    ProfileOpt,
+    RegionOpt,
+    SparkMasterOpt,
+)
 from vpcflow.commands.output import OutputFormat, OutputOption, render_batches
 from vpcflow.reports import REPORTS, Options, Period, open_lake, parse_time, run_report
-from vpcflow.reports.base import NAT_PRICE_PER_GB, parse_duration
+from vpcflow.reports.base import NAT_PRICE_PER_GB, ReportError, parse_duration
 
 NameArgument = typer.Argument(..., metavar="NAME", help=f"The report: {', '.join(REPORTS)}.")
-LakeOption = typer.Option(..., "--lake", help="The lake folder written by `vpcflow ingest`.")
+LakeOption = typer.Option(
+    None, "--lake", help="The lake folder written by `vpcflow ingest` (spark: also s3a://bucket/prefix)."
+)
 ModelOption = typer.Option(
     None, "--model", help="VPC model (YAML file or folder); explain and sg-suggest need it."
 )
@@ -43,7 +61,7 @@ SampleOption = typer.Option(100, "--sample", help="explain: REJECT records to ex
 
 def report_command(
     name: str = NameArgument,
-    lake: Path = LakeOption,
+    lake: str | None = LakeOption,
     model: Path | None = ModelOption,
     since: str | None = SinceOption,
     until: str | None = UntilOption,
@@ -59,6 +77,17 @@ def report_command(
     ip_ranges: Path | None = IpRangesOption,
     price: float = PriceOption,
     sample: int = SampleOption,
+    engine_name: EngineName = EngineOpt,
+    spark_master: str = SparkMasterOpt,
+    athena_location: str | None = AthenaLocationOpt,
+    athena_format: AthenaFormat = AthenaFormatOpt,
+    athena_log_format: str | None = AthenaLogFormatOpt,
+    athena_table: str | None = AthenaTableOpt,
+    athena_database: str = AthenaDatabaseOpt,
+    athena_output: str | None = AthenaOutputOpt,
+    athena_workgroup: str | None = AthenaWorkgroupOpt,
+    region: str | None = RegionOpt,
+    profile: str | None = ProfileOpt,
 ) -> None:
     """Run one report over a lake: rejects, scanners, top-talkers, services, nat-savings, explain,
     sg-suggest."""
@@ -77,8 +106,23 @@ def report_command(
         model=_load_model(model) if model else None,
         sample=sample,
     )
-    source = open_lake(lake)
-    result = run_report(name, source, options)
+    # Reports filter on the text table's `date` partition, so Athena runs them without projection.
+    choice = EngineChoice(engine_name, spark_master, athena_location, athena_format, False, athena_log_format,
+                          athena_table, athena_database, athena_output, athena_workgroup, region, profile)  # fmt: skip
+    if engine_name is EngineName.duckdb and lake is None:
+        raise ReportError("give --lake DIR (the lake written by `vpcflow ingest`)")
+    remote = None if engine_name is EngineName.duckdb else choice.open(lake)
+    try:
+        source = open_lake(lake, engine=remote)
+        result = run_report(name, source, options)
+        _emit(result, output, html, source, period, lake, since, until)
+    finally:
+        if remote is not None:
+            remote.close()
+    sys.stdout.flush()
+
+
+def _emit(result, output, html, source, period, lake, since, until) -> None:
     render_batches(result.table.to_batches() or [], output, title=result.title)
     if output is OutputFormat.table:
         for note in result.notes:
@@ -90,7 +134,6 @@ def report_command(
         text = f"since {since or 'the start'} until {until or 'the end'}"
         write_page(html, result, overview(source, period), lake=str(lake), period_text=text)
         typer.echo(f"wrote {html}", err=True)
-    sys.stdout.flush()
 
 
 def _load_model(path: Path):

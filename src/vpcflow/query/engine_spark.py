@@ -12,8 +12,9 @@ partitions (Spark's partition discovery refuses leaves at two depths), read with
 so that Spark infers nothing: `month=01` stays the string '01', and a file that lacks a column of a
 later format version reads it as NULL.
 
-Session settings (only when this engine creates the session; a session that exists is reused as is,
-which is how tests share one): time zone UTC (Athena's session zone), partition type inference off.
+Each engine works in a session of its own (`newSession()` of the given or active one: tests share
+one SparkContext) with `SESSION_SQL_CONF`: time zone UTC (Athena's session zone), partition type
+inference off, partition folders listed on the driver.
 """
 
 from __future__ import annotations
@@ -33,6 +34,15 @@ DAILY = "aws_account_id=*/aws_region=*/year=*/month=*/day=*/part-*.parquet"
 HOURLY = "aws_account_id=*/aws_region=*/year=*/month=*/day=*/hour=*/part-*.parquet"
 
 
+SESSION_SQL_CONF = {
+    "spark.sql.session.timeZone": "UTC",  # Athena's session zone: from_unixtime, date_format
+    "spark.sql.sources.partitionColumnTypeInference.enabled": "false",  # month=01 stays '01'
+    # List a lake's partition folders on the driver: a distributed listing job per read costs
+    # seconds locally (on a cluster with very many partitions a lower value may list faster).
+    "spark.sql.sources.parallelPartitionDiscovery.threshold": "100000",
+}
+
+
 def _pyspark():
     try:
         import pyspark.sql
@@ -45,13 +55,13 @@ def _pyspark():
 def session(master: str = "local[*]", *, app_name: str = "vpcflow", conf: dict[str, str] | None = None):
     """A SparkSession (the active one if there is one) with the settings vpcflow's answers rely on."""
     sql, _ = _pyspark()
-    builder = (sql.SparkSession.builder.master(master).appName(app_name)
-               .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
-               .config("spark.ui.showConsoleProgress", "false")
-               # List a lake's partition folders on the driver: a distributed listing job per read
-               # costs seconds locally; on a cluster, pass a lower value with --conf if it is slow.
-               .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000"))  # fmt: skip
+    builder = (
+        sql.SparkSession.builder.master(master)
+        .appName(app_name)
+        .config("spark.ui.showConsoleProgress", "false")
+    )
+    for key, value in SESSION_SQL_CONF.items():
+        builder = builder.config(key, value)
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)
     try:
@@ -82,7 +92,11 @@ class SparkEngine:
                     f"{self.root}: no such lake folder; run `vpcflow ingest SRC --lake {self.root}` first"
                 )
             self.root = os.path.abspath(self.root)
-        self.spark = spark if spark is not None else session(master)
+        # A session of its own (same SparkContext): temporary views and settings are per session, so
+        # two engines on one context (tests, a long-lived process) never see or drop each other's views.
+        self.spark = (spark if spark is not None else session(master)).newSession()
+        for key, value in SESSION_SQL_CONF.items():
+            self.spark.conf.set(key, value)
         self._views: list[str] = []
         self.refresh()
 

@@ -16,7 +16,7 @@ from ipaddress import ip_address
 import pyarrow as pa
 
 from vpcflow.errors import VpcflowError
-from vpcflow.reports.base import PROTOCOL_NAME, Options, ReportError, Result, fetch
+from vpcflow.reports.base import PROTOCOL_NAME, Options, ReportError, Result
 from vpcflow.reports.source import Source
 
 NAME = "explain"
@@ -85,7 +85,7 @@ def explain_flow(model, row: dict) -> dict:
 
 def run(source: Source, options: Options) -> Result:
     model = require_model(options, NAME)
-    rows = fetch(source, flows_sql(source, options)).to_pylist()
+    rows = source.query(flows_sql(source, options)).to_pylist()
     # One model evaluation per distinct flow (at most --sample), not per record.
     explained = [{**r, **explain_flow(model, r)} for r in rows]
     for r in explained:

@@ -17,7 +17,7 @@ only same-region traffic is listed.
 from __future__ import annotations
 
 from vpcflow.reports import enrich
-from vpcflow.reports.base import BYTES_PER_GB, Options, Result, fetch, limit
+from vpcflow.reports.base import BYTES_PER_GB, Options, ReportError, Result, fetch, limit
 from vpcflow.reports.enrich import aws_ranges
 from vpcflow.reports.source import Source
 
@@ -52,6 +52,18 @@ def sql(source: Source, options: Options, model_enis: list[str] | None = None) -
         FROM vpc_flow_logs
         WHERE {where} AND interface_id IN ({nat_interfaces_sql(where, model_enis)})
     """
+    if source.remote is not None:
+        # On Spark or Athena: the legs summed per address pair there (the sums below are the same),
+        # classified here. Finding NAT interfaces from records needs DuckDB functions: use the model.
+        if model_enis is None:
+            raise ReportError(
+                f"nat-savings on --engine {source.remote.name} needs --model (NAT gateway interfaces are "
+                "found from the records only on DuckDB)"
+            )
+        legs = source.relation(f"""
+            SELECT interface_id, vpc_id, nat_region, srcaddr, dstaddr, sum(bytes)::BIGINT AS bytes,
+                   sum(packets)::BIGINT AS packets
+            FROM ({legs}) GROUP BY interface_id, vpc_id, nat_region, srcaddr, dstaddr""")
     classified = enrich.with_aws_service(enrich.with_aws_service(legs, "dstaddr", "dst_"), "srcaddr", "src_")
     gb = f"(sum(bytes) / {BYTES_PER_GB})"
     return f"""
@@ -100,9 +112,8 @@ def run(source: Source, options: Options) -> Result:
         + ("the model" if model_enis is not None else "records whose pkt-dstaddr differs from dstaddr"),
     ]
     if model_enis is None and table.num_rows == 0:
-        found = fetch(
-            source,
-            f"SELECT count(*) AS n FROM vpc_flow_logs WHERE pkt_dstaddr IS NOT NULL AND {source.where(options.period)}",
+        found = source.query(
+            f"SELECT count(*) AS n FROM vpc_flow_logs WHERE pkt_dstaddr IS NOT NULL AND {source.where(options.period)}"
         )
         if found.column("n")[0].as_py() == 0:
             notes.append("no record has pkt-dstaddr: NAT gateways cannot be found without it; give --model")

@@ -21,15 +21,14 @@ class Overview:
 
 def overview(source: Source, period: Period, top: int = 10) -> Overview:
     where = source.where(period)
-    span = arrow(
-        source, f'SELECT min(start) AS lo, max("end") AS hi FROM vpc_flow_logs WHERE {where}'
+    span = source.query(
+        f'SELECT min(start) AS lo, max("end") AS hi FROM vpc_flow_logs WHERE {where}'
     ).to_pylist()[0]
     lo, hi = span["lo"], span["hi"]
     if lo is None:
         return Overview(3600, [], [], [])
     bucket = next((b for b in NICE_BUCKETS if (hi - lo) / b <= MAX_BUCKETS), NICE_BUCKETS[-1])
-    timeline = arrow(
-        source,
+    timeline = source.query(
         f"""SELECT (start // {bucket}) * {bucket} AS start,
                    count(*) FILTER (WHERE action = 'ACCEPT') AS accept,
                    count(*) FILTER (WHERE action = 'REJECT') AS reject
@@ -42,14 +41,16 @@ def overview(source: Source, period: Period, top: int = 10) -> Overview:
     top_sources = arrow(
         source,
         f"""SELECT source, records, rejected, country FROM ({
-            enrich.with_owner(per_source + f" ORDER BY records DESC, source LIMIT {int(top)}", "source")
+            enrich.with_owner(
+                source.relation(per_source + f" ORDER BY records DESC, source LIMIT {int(top)}"), "source"
+            )
         })
             ORDER BY records DESC, source""",
     ).to_pylist()
     countries = arrow(
         source,
         f"""SELECT coalesce(country, 'none') AS country, sum(records)::BIGINT AS records, count(*) AS sources
-            FROM ({enrich.with_owner(per_source, "source")})
+            FROM ({enrich.with_owner(source.relation(per_source), "source")})
             GROUP BY ALL ORDER BY records DESC, country LIMIT 15""",
     ).to_pylist()
     return Overview(bucket, timeline, top_sources, countries)

@@ -30,7 +30,7 @@ def sql(source: Source, options: Options) -> str:
         SELECT source, port, {PROTOCOL_NAME} AS protocol, records, packets, bytes,
                to_timestamp(first_start) AS first_seen, to_timestamp(last_end) AS last_seen,
                country, asn, owner
-        FROM ({enrich.with_owner(inner, "source")})
+        FROM ({enrich.with_owner(source.relation(inner), "source")})
         ORDER BY records DESC, bytes DESC, source, port, protocol
     """
 

@@ -67,10 +67,12 @@ def aggregate_sql(where: str, options: Options) -> str:
 def sql(source: Source, options: Options) -> str:
     inner = aggregate_sql(source.where(options.period), options)
     return f"""
-        SELECT kind, source, to_timestamp(window_start) AS "window", ports, targets, port_list, target_list,
+        SELECT kind, source, to_timestamp(window_start) AS "window", ports, targets,
+               -- sorted here: Spark's collect_list keeps no order
+               list_sort(port_list) AS port_list, list_sort(target_list) AS target_list,
                records, rejected, to_timestamp(first_start) AS first_seen, to_timestamp(last_end) AS last_seen,
                country, asn, owner
-        FROM ({enrich.with_owner(inner, "source")})
+        FROM ({enrich.with_owner(source.relation(inner), "source")})
         ORDER BY ports * targets DESC, records DESC, source, "window"
     """
 

@@ -35,7 +35,7 @@ def sql(source: Source, options: Options) -> str:
     # The per-address sums are computed once and both joined and classified from there.
     sides = sides_sql(source.where(options.period))
     return f"""
-        WITH vpcflow_sides AS MATERIALIZED ({sides})
+        WITH vpcflow_sides AS MATERIALIZED ({source.relation(sides)})
         SELECT s.service, s.region, a.direction, sum(a.bytes)::BIGINT AS bytes, sum(a.packets)::BIGINT AS packets,
                sum(a.records)::BIGINT AS records, count(DISTINCT a.address) AS addresses
         FROM vpcflow_sides a JOIN ({enrich.aws_service_sql("SELECT * FROM vpcflow_sides", "address")}) s USING (address)

@@ -23,7 +23,7 @@ from collections import defaultdict
 
 import pyarrow as pa
 
-from vpcflow.reports.base import Options, Result, fetch
+from vpcflow.reports.base import Options, Result
 from vpcflow.reports.explain import require_model
 from vpcflow.reports.source import Source
 
@@ -68,7 +68,7 @@ def _rule_admits(model, rule, protocol: int, port: int, src: str) -> bool:
 def run(source: Source, options: Options) -> Result:
     model = require_model(options, NAME)
     enis = {e.id: e for e in model.network_interfaces if e.security_group_ids}
-    flows = fetch(source, inbound_sql(source, options, sorted(enis))).to_pylist()
+    flows = source.query(inbound_sql(source, options, sorted(enis))).to_pylist()
     # Only traffic addressed to the interface itself (not routed through it) says what its groups need.
     flows = [
         f for f in flows if ipaddress.ip_address(f["destination"]) in set(enis[f["interface_id"]].addresses)

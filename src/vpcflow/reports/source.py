@@ -6,12 +6,18 @@ which defines the view (record columns plus `date`, `year`, `month`, `day`, `hou
 A period (`--since`, `--until`) becomes two predicates: one on the partition columns, which DuckDB
 evaluates against folder names to skip whole files, and one on the record's `end` (the lake
 partitions by `end`, flowlogs.md §4.1), which makes the answer exact.
+
+With a scale-out engine (`open_lake(lake, engine=...)`: Spark or Athena, docs/scaling.md) the part
+of a report that reads the records - its aggregation, plain SQL - runs there, translated from DuckDB
+SQL by sqlglot (`Source.query`, `Source.relation`); the small aggregated result comes back as Arrow
+and everything after it (enrichment by ASOF and range joins, formatting) runs on the local DuckDB.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -76,10 +82,13 @@ class Period:
 
 @dataclass
 class Source:
-    """An open lake: the project's query engine, whose `vpc_flow_logs` view the reports read."""
+    """An open lake: the project's query engine, whose `vpc_flow_logs` view the reports read, and
+    optionally a scale-out engine that reads the records instead."""
 
     engine: DuckDBEngine
-    lake: Path
+    lake: Path | str
+    remote: object | None = None  # a vpcflow.query.engine.Engine (spark, athena) or None
+    _names: itertools.count = field(default_factory=itertools.count, repr=False)
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -90,8 +99,30 @@ class Source:
     def where(self, period: Period) -> str:
         return period.predicate()
 
+    def query(self, sql: str) -> pa.Table:
+        """Rows of DuckDB SQL that reads only the lake's tables: on the scale-out engine when there is one."""
+        if self.remote is None:
+            return self.engine.query(sql)
+        from vpcflow.query.dialects import translate
 
-def open_lake(lake: str | os.PathLike, *, threads: int | None = None) -> Source:
-    engine = DuckDBEngine(lake, threads=threads)
-    engine.query("SET autoinstall_known_extensions = false")
-    return Source(engine=engine, lake=Path(lake))
+        return self.remote.query(translate(sql, "duckdb", self.remote.dialect))
+
+    def relation(self, sql: str) -> str:
+        """SQL for the rows of `sql` (DuckDB SQL over the lake's tables) inside a local statement: `sql`
+        itself, or, with a scale-out engine, its result run there and registered locally."""
+        if self.remote is None:
+            return sql
+        name = f"vpcflow_remote_{next(self._names)}"
+        self.con.register(name, self.query(sql))
+        return f"SELECT * FROM {name}"
+
+
+def open_lake(lake: str | os.PathLike | None, *, threads: int | None = None, engine=None) -> Source:
+    """The lake for reports; `engine` (an opened Spark or Athena engine) reads the records instead of
+    DuckDB, which then only enriches (the lake folder may then be remote, or absent for Athena)."""
+    local = lake is not None and "://" not in str(lake)
+    if engine is not None and local and not Path(lake).is_dir():
+        local = False
+    duck = DuckDBEngine(lake if local or engine is None else None, threads=threads)
+    duck.query("SET autoinstall_known_extensions = false")
+    return Source(engine=duck, lake=Path(lake) if local else str(lake), remote=engine)

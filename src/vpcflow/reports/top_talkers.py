@@ -20,6 +20,7 @@ def aggregate_sql(where: str, options: Options) -> str:
     if options.rank_by not in ("bytes", "packets"):
         raise ReportError(f"--rank-by {options.rank_by!r}: choose bytes or packets")
     select, names, present = KEYS[options.by]
+    # Columns listed, not `* EXCLUDE`: the aggregation also runs on Spark and Athena (docs/scaling.md).
     other = "packets" if options.rank_by == "bytes" else "bytes"
     bucket = int(options.bucket)
     # Bucketed by the record's `start`: a flow belongs to the bucket its first packet fell in.
@@ -27,7 +28,7 @@ def aggregate_sql(where: str, options: Options) -> str:
     top = f"QUALIFY rank <= {int(options.top)}" if options.top and options.top > 0 else ""
     return f"""
         SELECT bucket_start, row_number() OVER (PARTITION BY bucket_start ORDER BY {options.rank_by} DESC,
-                   {other} DESC, {names}) AS rank, *  EXCLUDE (bucket_start)
+                   {other} DESC, {names}) AS rank, {names}, bytes, packets, records
         FROM (
             SELECT {bucket_expr} AS bucket_start, {select},
                    sum(bytes)::BIGINT AS bytes, sum(packets)::BIGINT AS packets, count(*) AS records
@@ -41,7 +42,8 @@ def aggregate_sql(where: str, options: Options) -> str:
 
 
 def sql(source: Source, options: Options) -> str:
-    return f"SELECT to_timestamp(bucket_start) AS bucket, * EXCLUDE (bucket_start) FROM ({aggregate_sql(source.where(options.period), options)}) ORDER BY bucket_start, rank"
+    inner = source.relation(aggregate_sql(source.where(options.period), options))
+    return f"SELECT to_timestamp(bucket_start) AS bucket, * EXCLUDE (bucket_start) FROM ({inner}) ORDER BY bucket_start, rank"
 
 
 def run(source: Source, options: Options) -> Result:
