@@ -10,7 +10,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from tests.capture.helpers import C, S, eni, flow_log, path, run, seen
+from tests.capture.helpers import C, S, eni, flow_log, lines, path, run, seen
+from vpcflow.capture import deliver_s3
 from vpcflow.capture.flowlogs import FlowLog
 from vpcflow.capture.simulate import deliver
 from vpcflow.lake import ingest, local_sources
@@ -95,6 +96,25 @@ def test_rotation_starts_a_new_object_when_full(tmp_path):
         assert len(gzip.decompress(Path(obj.path).read_bytes())) <= 2000
     names = [o.key for o in small.s3]
     assert len(set(names)) == len(names)  # the same window's files get distinct hashes
+
+
+def test_objects_over_many_slices_hold_every_record_once_in_order(tmp_path, monkeypatch):
+    # small slices and a small limit: whole slices, slices cut by rotation, objects over many slices
+    monkeypatch.setattr(deliver_s3, "SLICE_ROWS", 5)
+    sim = _simulate(flow_log())
+    output = sim.outputs[0]
+    first = deliver(sim, tmp_path / "a", max_file_bytes=1500)
+    again = deliver(sim, tmp_path / "b", max_file_bytes=1500)
+    header = output.flow_log.format.header + "\n"
+    bodies = []
+    for one, two in zip(first.s3, again.s3, strict=True):
+        data = Path(one.path).read_bytes()
+        assert data == Path(two.path).read_bytes()  # the same records, the same bytes
+        text = gzip.decompress(data).decode()
+        assert text.startswith(header) and len(text) <= 1500 and text.count("\n") == one.records + 1
+        bodies.append(text[len(header) :])
+    assert len(first.s3) > 12
+    assert "".join(bodies) == "\n".join(lines(output)) + "\n"
 
 
 def test_everything_reads_back_without_a_bad_record(tmp_path):

@@ -19,12 +19,15 @@ from vpcflow.capture.deliver_cwl import FlowLogRecords
 from vpcflow.capture.flowlogs import FlowLog, ResourceType, TrafficType
 from vpcflow.capture.records import (
     ACCEPT,
+    ID_COLUMNS,
     NODATA,
     REJECT,
     SKIPDATA,
     Capture,
     Materialiser,
     Trains,
+    gather_ids,
+    id_columns,
     idle_windows,
     limit_flows,
     status_rows,
@@ -81,23 +84,24 @@ def collect(
     scopes = [scope_of(f, capture) for f in flow_logs]
     intervals = [effective_intervals(f, capture) for f in flow_logs]
     needed: dict[int, np.ndarray] = {}
-    for scope, interval in zip(scopes, intervals, strict=True):
+    columns: dict[int, set[str]] = {}  # id columns each interval's flow logs read
+    for flow_log, scope, interval in zip(flow_logs, scopes, intervals, strict=True):
         for a in np.unique(interval[scope]).tolist():
             needed[a] = needed.get(a, np.zeros(len(capture.interfaces), bool)) | (scope & (interval == a))
+            columns[a] = columns.get(a, set()) | id_columns(flow_log.format)
     rows, skips = {}, {}
     for a, enis in needed.items():
-        rows[a], skips[a] = limit_flows(window_rows(trains, capture, a, enis), capacity)
+        rows[a], skips[a] = limit_flows(window_rows(trains, capture, a, enis, columns[a]), capacity)
     materialise = Materialiser(capture)
     ids = np.array([i.id for i in capture.interfaces], dtype=object)
     out = []
     for flow_log, scope, interval in zip(flow_logs, scopes, intervals, strict=True):
+        names = [c for c in ID_COLUMNS if c in id_columns(flow_log.format)]
         parts = []
         for a in np.unique(interval[scope]).tolist():
             enis = scope & (interval == a)
             mine = _on(rows[a], enis)
-            idle_e, idle_w = idle_windows(
-                mine, np.flatnonzero(enis), np.full(enis.sum(), a), begin, end, capture.phase_s
-            )
+            idle_e, idle_w = idle_windows(mine, np.flatnonzero(enis), a, begin, end, capture.phase_s)
             parts.append(status_rows(idle_e, idle_w, np.full(len(idle_e), a), NODATA, capture.phase_s))
             skipped = _on(skips[a], enis)
             if skipped.num_rows:
@@ -107,20 +111,21 @@ def collect(
                 keep = ACCEPT if flow_log.traffic_type is TrafficType.ACCEPT else REJECT
                 mine = mine.filter(pc.equal(mine["action"], keep))
             parts.append(with_status(mine))
-        every = pa.concat_tables(parts) if parts else with_status(_empty_rows())
-        # records grouped by the 5-minute window of their end (S3 files), reordered while they are
-        # integers: delivery then slices, never copies; a stable radix sort on a small key is O(n)
+        parts = [p.select([*names, "status"]) for p in parts if p.num_rows] or [with_status(_empty_rows())]
+        every = pa.concat_tables(parts)  # chunks, not copies: gather_ids reads them in sorted order
+        # records grouped by the 5-minute window of their end (S3 files): one permutation, applied
+        # while each id column is gathered; a stable radix sort on a small key is O(n)
         ends = every["end"].to_numpy()
         bucket = ends // 300
         bucket = bucket - (bucket.min() if len(bucket) else 0)
         small = bucket.astype(np.int16) if len(bucket) and bucket.max() < 32767 else bucket
         order = np.argsort(small, kind="stable")
-        every = every.take(order).combine_chunks()
-        table = materialise.table(every, flow_log.format)
+        sorted_ids = gather_ids(every, [*names, "status"], order)
+        table = materialise.table(sorted_ids, flow_log.format)
         account, region = _owner(capture, scope)
         monitored = frozenset(ids[scope].tolist())
         out.append(FlowLogRecords(
-            flow_log, table, ids[every["eni"].to_numpy()], every["start"].to_numpy(), ends[order],
+            flow_log, table, sorted_ids["eni"], ids, sorted_ids["start"], sorted_ids["end"],
             account, region, monitored,
         ))  # fmt: skip
     return out

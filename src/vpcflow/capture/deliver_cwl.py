@@ -34,12 +34,18 @@ class FlowLogRecords:
 
     flow_log: FlowLog
     table: pa.Table
-    interface_ids: np.ndarray  # object array: the ENI of each record
+    eni: np.ndarray  # int32: the interface of each record, an index into `interfaces`
+    interfaces: np.ndarray  # object array: ENI ids
     start: np.ndarray  # int64
     end: np.ndarray  # int64
     account: str = ""  # the owner of the monitored resource: S3 keys carry it
     region: str = ""
     monitored: frozenset[str] = frozenset()  # every ENI in the flow log's scope (records or not)
+
+    @property
+    def interface_ids(self) -> np.ndarray:
+        """The ENI id of each record (object array; only CloudWatch Logs delivery needs it)."""
+        return self.interfaces[self.eni]
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 - One object per 5-minute window of the records' `end` times ("publishes the log files to the Amazon
   S3 bucket at 5-minute intervals"), keyed by `vpcflow.records.s3layout` (plain, Hive, hourly).
 - A text object is a header line then one record a line, gzip-compressed (`.log.gz`); a Parquet object
-  has AWS's column types and gzip compression (`.log.parquet`).
+  has AWS's column types and gzip compression (`.log.parquet`). AWS says only "each file is compressed
+  into a single Gzip file": we write one gzip member at ISA-L's fastest level, built from slices
+  deflated on the shared pool (records/gzip_blocks.py), which any gunzip reads.
 - Rotation: "The maximum file size for a log file is 75 MB. If the log file reaches the file size
   limit within the 5-minute period, the flow log stops adding flow log records to it", then a new
   file starts. AWS does not say whether the 75 MB is before or after compression; we count the
@@ -15,24 +17,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
-from isal import igzip, igzip_threaded
 
 from vpcflow.capture.flowlogs import FlowLog
 from vpcflow.capture.sinks import ObjectSink
 from vpcflow.records import s3layout
 from vpcflow.records.formats import LogFormat
+from vpcflow.records.gzip_blocks import GzipBlockWriter, deflate_block
 from vpcflow.records.parquet_codec import write_parquet
-from vpcflow.records.pool import ordered_map
-from vpcflow.records.writer import GZIP_LEVEL, record_lines
+from vpcflow.records.writer import SLICE_ROWS, encode_slices
 
 MAX_FILE_BYTES = 75 * 1024 * 1024
-SLICE_ROWS = 1 << 16
-THREADED_GZIP_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -56,88 +55,139 @@ def deliver_s3(
     """Write `table` (records in the flow log's format, `end` = each record's end time) as S3 objects."""
     if table.num_rows == 0:
         return []
-    fmt = flow_log.format
     options = flow_log.options
     file_format = "parquet" if options.file_format == "parquet" else "text"
     window = (end // 300) * 300
     ordered = bool(np.all(window[1:] >= window[:-1]))  # collect() groups records by window already
-    order = np.arange(len(end)) if ordered else np.argsort(window, kind="stable")
-    window = window[order]
+    if not ordered:
+        order = np.argsort(window, kind="stable")
+        table, window = table.take(order).combine_chunks(), window[order]
     cuts = np.flatnonzero(np.diff(window)) + 1
-    bounds = np.r_[0, cuts, len(order)]
-    delivered: list[DeliveredObject] = []
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-        rows = table.slice(lo, hi - lo) if ordered else table.take(order[lo:hi]).combine_chunks()
-        window_start = int(window[lo])
-        for sequence, piece in enumerate(_rotated(rows, fmt, file_format, max_file_bytes)):
-            key = s3layout.build_key(
-                account, region, flow_log.id, window_start, prefix=flow_log.s3_prefix,
-                hive=options.hive_compatible_partitions, hourly=options.per_hour_partition,
-                file_format=file_format, sequence=sequence,
-            )  # fmt: skip
-            bucket = flow_log.bucket
-            if file_format == "parquet":
-                with sink.open(bucket, key.key) as raw:
-                    write_parquet(piece, raw, fmt)
-            else:
-                _write_gzip_text(sink, bucket, key.key, fmt, piece)
-            sink.finish(bucket, key.key, window_start + 600)
-            delivered.append(DeliveredObject(bucket, key.key, _rows(piece), sink.path(bucket, key.key)))
+    bounds = np.r_[0, cuts, len(window)]
+    windows = [(int(window[lo]), int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+
+    def key_of(window_start: int, sequence: int) -> str:
+        return s3layout.build_key(
+            account, region, flow_log.id, window_start, prefix=flow_log.s3_prefix,
+            hive=options.hive_compatible_partitions, hourly=options.per_hour_partition,
+            file_format=file_format, sequence=sequence,
+        ).key  # fmt: skip
+
+    if file_format == "parquet":
+        return _deliver_parquet(flow_log, table, windows, sink, key_of, max_file_bytes)
+    return _deliver_text(flow_log, table, windows, sink, key_of, max_file_bytes)
+
+
+def _deliver_parquet(flow_log, table, windows, sink, key_of, limit) -> list[DeliveredObject]:
+    """One object per window, cut into equal parts when its Arrow size passes the limit."""
+    delivered = []
+    bucket = flow_log.bucket
+    for window_start, lo, hi in windows:
+        rows = table.slice(lo, hi - lo)
+        parts = max(1, -(-rows.nbytes // limit))
+        step = -(-rows.num_rows // parts)
+        for sequence, start in enumerate(range(0, rows.num_rows, step)):
+            piece, key = rows.slice(start, step), key_of(window_start, sequence)
+            with sink.open(bucket, key) as raw:
+                write_parquet(piece, raw, flow_log.format)
+            sink.finish(bucket, key, window_start + 600)
+            delivered.append(DeliveredObject(bucket, key, piece.num_rows, sink.path(bucket, key)))
     return delivered
 
 
-def _rows(piece) -> int:
-    return piece.num_rows if isinstance(piece, pa.Table) else piece[1]
-
-
-def _rotated(rows: pa.Table, fmt: LogFormat, file_format: str, limit: int) -> Iterator:
-    """The window's records cut into files no bigger than the limit.
-
-    Text pieces are (list of text chunks, record count); Parquet pieces are tables.
-    """
-    if file_format == "parquet":
-        parts = max(1, -(-rows.nbytes // limit))
-        step = -(-rows.num_rows // parts)
-        for start in range(0, rows.num_rows, step):
-            yield rows.slice(start, step)
-        return
-    header = len(fmt.header) + 1
-    chunks: list[bytes] = []
-    size, count = header, 0
-    slices = (rows.slice(s, SLICE_ROWS) for s in range(0, rows.num_rows, SLICE_ROWS))
-    for text in ordered_map(lambda piece: record_lines(piece, fmt), slices):
-        while text:
-            room = limit - size
-            if len(text) <= room:
-                chunks.append(text)
-                size += len(text)
-                count += text.count(b"\n")
-                break
-            cut = text.rfind(b"\n", 0, room) + 1
-            if cut == 0 and count == 0:  # one record longer than the limit: it still gets a file
-                cut = text.find(b"\n") + 1
-            if cut:
-                chunks.append(text[:cut])
-                count += text[:cut].count(b"\n")
-            yield chunks, count
-            chunks, size, count = [], header, 0
-            text = text[cut:]
-    if count:
-        yield chunks, count
-
-
-def _write_gzip_text(sink: ObjectSink, bucket: str, key: str, fmt: LogFormat, piece) -> None:
-    chunks, _count = piece
-    total = sum(len(c) for c in chunks)
-    raw = sink.open(bucket, key)
+def _deliver_text(flow_log, table, windows, sink, key_of, limit) -> list[DeliveredObject]:
+    """Every window's records formatted and deflated slice by slice on the shared pool, across
+    windows (the next object's slices are encoded while this one is written), then written in order
+    into objects no bigger than the limit (uncompressed text, header included)."""
+    fmt: LogFormat = flow_log.format
+    header = fmt.header.encode() + b"\n"
+    slices = [
+        (w, table.slice(s, min(SLICE_ROWS, hi - s)))
+        for w, (_, lo, hi) in enumerate(windows)
+        for s in range(lo, hi, SLICE_ROWS)
+    ]
+    delivered: list[DeliveredObject] = []
+    current: _TextObject | None = None
+    encoded = encode_slices((piece for _, piece in slices), fmt, deflate=True)
     try:
-        if total >= THREADED_GZIP_BYTES:
-            out = igzip_threaded.open(raw, "wb", compresslevel=GZIP_LEVEL, threads=2)
-        else:
-            out = igzip.IGzipFile(fileobj=raw, mode="wb", compresslevel=GZIP_LEVEL, mtime=0)
-        with out:
-            out.write(fmt.header.encode() + b"\n")
-            for chunk in chunks:
-                out.write(chunk)
-    finally:
-        raw.close()
+        for (w, _piece), done in zip(slices, encoded, strict=True):
+            window_start = windows[w][0]
+            if current is None or current.window_start != window_start:
+                if current is not None and current.records:
+                    delivered.append(current.finish())
+                current = _TextObject(flow_log.bucket, window_start, 0, sink, key_of, header, limit)
+            if current.room() >= len(done.text):  # the usual case: the slice fits, already deflated
+                current.add_block(done.block, done.rows)
+                continue
+            text = done.text
+            while text:  # the object fills up inside this slice: cut at a record boundary
+                room = current.room()
+                if len(text) <= room:
+                    current.add_text(text)
+                    break
+                cut = text.rfind(b"\n", 0, room) + 1
+                if cut == 0 and current.records == 0:  # one record longer than the limit: a file of its own
+                    cut = text.find(b"\n") + 1
+                if cut:
+                    current.add_text(text[:cut])
+                delivered.append(current.finish())
+                current = current.next()
+                text = text[cut:]
+        if current is not None and current.records:
+            delivered.append(current.finish())
+    except BaseException:
+        if current is not None:
+            current.abandon()
+        raise
+    return delivered
+
+
+class _TextObject:
+    """One gzip text object being written: header first, opened when its first record arrives."""
+
+    def __init__(self, bucket, window_start, sequence, sink: ObjectSink, key_of, header: bytes, limit: int):
+        self.bucket, self.window_start, self.sequence = bucket, window_start, sequence
+        self.sink, self.key_of, self.header, self.limit = sink, key_of, header, limit
+        self.key = key_of(window_start, sequence)
+        self.size, self.records = len(header), 0
+        self._raw: BinaryIO | None = None
+        self._out: GzipBlockWriter | None = None
+
+    def room(self) -> int:
+        return self.limit - self.size
+
+    def _writer(self) -> GzipBlockWriter:
+        if self._out is None:
+            self._raw = self.sink.open(self.bucket, self.key)
+            self._out = GzipBlockWriter(self._raw)
+            self._out.write(self.header)
+        return self._out
+
+    def add_block(self, block, records: int) -> None:
+        self._writer().write_block(block)
+        self.size += block.size
+        self.records += records
+
+    def add_text(self, text: bytes) -> None:
+        self.add_block(deflate_block(text), text.count(b"\n"))
+
+    def finish(self) -> DeliveredObject:
+        try:
+            self._writer().close()
+        finally:
+            self._raw.close()
+        self._out = None
+        self.sink.finish(self.bucket, self.key, self.window_start + 600)
+        return DeliveredObject(self.bucket, self.key, self.records, self.sink.path(self.bucket, self.key))
+
+    def abandon(self) -> None:
+        """After an error: close the file without a gzip trailer (readers see it as truncated)."""
+        if self._out is not None:
+            try:
+                self._out.close(complete=False)
+            finally:
+                self._raw.close()
+
+    def next(self) -> _TextObject:
+        return _TextObject(self.bucket, self.window_start, self.sequence + 1, self.sink, self.key_of,
+                           self.header, self.limit)  # fmt: skip

@@ -24,6 +24,7 @@ Times are integer microseconds inside, so window boundaries are exact.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +33,7 @@ import pyarrow as pa
 from vpcflow.capture.addresses import AddressBook
 from vpcflow.capture.paths import FlowPath, Interface, Port
 from vpcflow.records.formats import LogFormat
+from vpcflow.records.pool import pool
 
 US = 1_000_000
 REQUEST, RESPONSE = 0, 1
@@ -153,11 +155,17 @@ class Capture:
 
 
 def window_rows(
-    trains: Trains, capture: Capture, interval_s: int, enis: np.ndarray | None = None
+    trains: Trains,
+    capture: Capture,
+    interval_s: int,
+    enis: np.ndarray | None = None,
+    columns: Iterable[str] | None = None,
 ) -> pa.Table:
     """Aggregated records (as id columns) of every sighting of every train, in `interval_s` windows.
 
     `enis`: a boolean mask over the capture's interfaces; sightings on other ENIs are not computed.
+    `columns`: the id columns wanted (`id_columns` of the formats to write; the ones collect itself
+    reads are always there), in `ID_COLUMNS` order; others are not gathered.
     """
     a = interval_s * US
     t0, step, count = trains.t0, trains.interval, trains.count
@@ -196,18 +204,23 @@ def window_rows(
     if enis is not None:
         on = enis[flat["eni"][s]]
         row, s = row[on], s[on]
+    wanted = ID_COLUMNS if columns is None else [c for c in ID_COLUMNS if c in set(columns) | set(_ALWAYS)]
     tr = train[row]
     ports = np.stack(
         [trains.client_port, trains.server_port, trains.nat_port, np.zeros(len(trains), np.int32)]
-    )
-    return pa.table({
-        "eni": flat["eni"][s], "dir": flat["dir"][s].astype(np.int8),
-        "src": flat["src"][s], "dst": flat["dst"][s], "psrc": flat["psrc"][s], "pdst": flat["pdst"][s],
-        "sport": ports[flat["sport"][s], tr], "dport": ports[flat["dport"][s], tr],
-        "proto": flat["proto"][s].astype(np.int16), "action": flat["action"][s].astype(np.int8),
-        "tpath": flat["tpath"][s].astype(np.int8), "window": window[row],
-        "start": first_t[row], "end": last_t[row], "packets": packets[row], "bytes": nbytes[row], "flags": flags[row],
-    })  # fmt: skip
+    ) if "sport" in wanted or "dport" in wanted else None  # fmt: skip
+    # each column is a gather from the sightings (small), the pieces, or the trains' ports
+    make = {
+        "eni": lambda: flat["eni"][s], "dir": lambda: flat["dir"][s].astype(np.int8),
+        "src": lambda: flat["src"][s], "dst": lambda: flat["dst"][s],
+        "psrc": lambda: flat["psrc"][s], "pdst": lambda: flat["pdst"][s],
+        "sport": lambda: ports[flat["sport"][s], tr], "dport": lambda: ports[flat["dport"][s], tr],
+        "proto": lambda: flat["proto"][s].astype(np.int16), "action": lambda: flat["action"][s].astype(np.int8),
+        "tpath": lambda: flat["tpath"][s].astype(np.int8), "window": lambda: window[row],
+        "start": lambda: first_t[row], "end": lambda: last_t[row], "packets": lambda: packets[row],
+        "bytes": lambda: nbytes[row], "flags": lambda: flags[row],
+    }  # fmt: skip
+    return pa.table({name: make[name]() for name in wanted})
 
 
 def _merge_same_flow(trains: Trains, train, window, first_t, last_t, packets, nbytes, flags):
@@ -227,7 +240,18 @@ def _merge_same_flow(trains: Trains, train, window, first_t, last_t, packets, nb
         return train, window, first_t, last_t, packets, nbytes, flags
     order = np.argsort(key, kind="stable")
     key = key[order]
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    distinct = key[1:] != key[:-1]
+    if distinct.all():  # nothing to merge (e.g. a flow's two legs): the same order, no reductions
+        return (
+            train[order],
+            window[order],
+            first_t[order],
+            last_t[order],
+            packets[order],
+            nbytes[order],
+            flags[order],
+        )
+    starts = np.flatnonzero(np.r_[True, distinct])
     pick = order[starts]
     return (
         train[pick], window[pick],
@@ -286,18 +310,30 @@ def with_status(rows: pa.Table) -> pa.Table:
 def idle_windows(
     rows: pa.Table, enis: np.ndarray, interval_s: np.ndarray, begin: int, end: int, phase_s: int = 0
 ) -> tuple:
-    """(ENI, window) pairs in [begin, end) with no rows: the NODATA records."""
-    busy = set()
+    """(ENI, window) pairs in [begin, end) with no rows: the NODATA records, by ENI (in `enis`
+    order) then window. `rows` hold windows of the ENI's own interval (`interval_s`, per ENI)."""
+    enis, interval_s = (
+        np.asarray(enis, np.int64),
+        np.broadcast_to(np.asarray(interval_s, np.int64), len(enis)),
+    )
+    if len(enis) == 0:
+        return np.zeros(0, np.int32), np.zeros(0, np.int64)
+    w0 = (begin - phase_s) // interval_s
+    count = np.maximum(-(-(end - phase_s) // interval_s) - w0, 0)
+    # every (ENI position, window) pair, flattened: position p owns slots offset[p] .. offset[p] + count[p]
+    offset = np.cumsum(count) - count
+    busy = np.zeros(int(count.sum()), bool)
     if rows.num_rows:
-        pairs = rows.select(["eni", "window"]).group_by(["eni", "window"], use_threads=False).aggregate([])
-        busy = set(zip(pairs["eni"].to_pylist(), pairs["window"].to_pylist(), strict=True))
-    out_e, out_w = [], []
-    for eni, a in zip(enis.tolist(), interval_s.tolist(), strict=True):
-        for w in range((begin - phase_s) // a, -(-(end - phase_s) // a)):
-            if (eni, w) not in busy:
-                out_e.append(eni)
-                out_w.append(w)
-    return np.array(out_e, dtype=np.int32), np.array(out_w, dtype=np.int64)
+        position = np.full(int(max(enis.max(), rows["eni"].to_numpy().max())) + 1, -1, np.int64)
+        position[enis] = np.arange(len(enis))
+        p = position[rows["eni"].to_numpy()]
+        inside = p >= 0
+        p, w = p[inside], rows["window"].to_numpy()[inside] - w0[p[inside]]
+        inside = (w >= 0) & (w < count[p])
+        busy[offset[p[inside]] + w[inside]] = True
+    slot = np.flatnonzero(~busy)
+    owner = np.searchsorted(offset, slot, side="right") - 1
+    return enis[owner].astype(np.int32), (w0[owner] + slot - offset[owner]).astype(np.int64)
 
 
 class Materialiser:
@@ -318,67 +354,103 @@ class Materialiser:
             "sublocation-id": pa.array([i.sublocation_id for i in ifs], pa.string()),
         }
 
-    def table(self, rows: pa.Table, fmt: LogFormat) -> pa.Table:
-        """Records in `fmt` for id-form rows (flows and NODATA/SKIPDATA, told apart by `status`)."""
-        rows = rows.combine_chunks()
-        n = rows.num_rows
-        status = rows["status"].to_numpy()
-        no_flow = status != OK
-        masked = no_flow.any()
+    def table(self, ids: dict[str, np.ndarray], fmt: LogFormat) -> pa.Table:
+        """Records in `fmt` from id columns (`gather_ids`: flows and NODATA/SKIPDATA rows, told apart
+        by `status`), one column per field built on the shared pool (pyarrow and numpy release the
+        GIL). Call it from the main thread: pool tasks must not wait on the pool."""
+        n = len(ids["status"])
+        no_flow = ids["status"] != OK
+        # flow fields are '-' on NODATA/SKIPDATA rows: one validity bitmap shared by those columns
+        valid = pa.array(~no_flow).buffers()[1] if no_flow.any() else None
         book = self.capture.addresses.table
 
-        def ids(name: str) -> pa.Array:
-            values = rows[name].chunk(0) if rows[name].num_chunks == 1 else rows[name].combine_chunks()
-            return pa.array(values.to_numpy(), mask=no_flow) if masked else values
+        def flow(name: str) -> pa.Array:
+            values = ids[name]
+            return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), n, [valid, pa.py_buffer(values)])
 
-        cols = []
-        for f in fmt.fields:
+        def column(f) -> pa.Array:
             t = f.token
             if t == "version":
                 col = pa.array(np.full(n, fmt.version, np.int32))
             elif t in self.iface:
-                col = self.iface[t].take(rows["eni"])
+                col = self.iface[t].take(ids["eni"])
             elif t in _ADDRESS_COLUMNS:
-                col = book.text.take(ids(_ADDRESS_COLUMNS[t]))
+                col = book.text.take(flow(_ADDRESS_COLUMNS[t]))
             elif t in _NUMBER_COLUMNS:
-                col = ids(_NUMBER_COLUMNS[t])
+                col = flow(_NUMBER_COLUMNS[t])
             elif t in ("start", "end"):
-                col = rows[t]
+                col = pa.array(ids[t])
             elif t == "action":
-                col = _ACTIONS.take(ids("action"))
+                col = _ACTIONS.take(flow("action"))
             elif t == "log-status":
-                col = _STATUSES.take(rows["status"])
+                col = _STATUSES.take(ids["status"])
             elif t == "type":
-                col = book.ip_type.take(ids("src"))
+                col = book.ip_type.take(flow("src"))
             elif t == "pkt-src-aws-service":
-                col = book.service.take(ids("psrc"))
+                col = book.service.take(flow("psrc"))
             elif t == "pkt-dst-aws-service":
-                col = book.service.take(ids("pdst"))
+                col = book.service.take(flow("pdst"))
             elif t == "flow-direction":
-                col = _DIRECTIONS.take(ids("dir"))
+                col = _DIRECTIONS.take(flow("dir"))
             elif t == "traffic-path":
-                tp = rows["tpath"].to_numpy()
+                tp = ids["tpath"]
                 col = pa.array(tp.astype(np.int32), mask=tp == 0)
             else:  # ecs-*, reject-reason, resource-id, encryption-status: '-' (see docs/scenarios.md)
                 col = pa.nulls(n, f.arrow_type)
             if isinstance(col, pa.ChunkedArray):
                 col = col.combine_chunks()
-            cols.append(col.cast(f.arrow_type) if col.type != f.arrow_type else col)
+            return col.cast(f.arrow_type) if col.type != f.arrow_type else col
+
         # one chunk per column: pyarrow's CSV writer emits garbage when a column starts with an
         # empty chunk (seen with pyarrow 26), and every consumer is faster on contiguous columns
-        return pa.table(cols, schema=fmt.schema)
+        return pa.table(list(pool().map(column, fmt.fields)), schema=fmt.schema)
 
 
+def id_columns(fmt: LogFormat) -> set[str]:
+    """The id columns (`ID_COLUMNS`) a log format's fields are made from."""
+    names = set(_ALWAYS)
+    for f in fmt.fields:
+        t = f.token
+        source = _ADDRESS_COLUMNS.get(t) or _NUMBER_COLUMNS.get(t) or _OTHER_SOURCES.get(t)
+        if source:
+            names.add(source)
+    return names
+
+
+def gather_ids(
+    rows: pa.Table, names: Iterable[str], order: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Id columns of `rows` as contiguous arrays, permuted by `order` (one gather per column, on the
+    shared pool; call from the main thread)."""
+
+    def one(name: str) -> np.ndarray:
+        column = rows[name]
+        values = column.chunk(0).to_numpy() if column.num_chunks == 1 else column.to_numpy()
+        return values[order] if order is not None else values
+
+    names = list(names)
+    return dict(zip(names, pool().map(one, names), strict=True))
+
+
+# id columns: what window_rows and status_rows produce, in this order
+ID_COLUMNS = ("eni", "dir", "src", "dst", "psrc", "pdst", "sport", "dport", "proto", "action", "tpath",
+              "window", "start", "end", "packets", "bytes", "flags")  # fmt: skip
+_ALWAYS = ("eni", "window", "start", "end", "action")  # read by collect itself (scope, NODATA, filters)
 _ADDRESS_COLUMNS = {"srcaddr": "src", "dstaddr": "dst", "pkt-srcaddr": "psrc", "pkt-dstaddr": "pdst"}
 _NUMBER_COLUMNS = {"srcport": "sport", "dstport": "dport", "protocol": "proto", "packets": "packets",
                    "bytes": "bytes", "tcp-flags": "flags"}  # fmt: skip
+_OTHER_SOURCES = {"type": "src", "pkt-src-aws-service": "psrc", "pkt-dst-aws-service": "pdst",
+                  "flow-direction": "dir", "traffic-path": "tpath", "action": "action"}  # fmt: skip
 _ACTIONS = pa.array(["ACCEPT", "REJECT"])
 _DIRECTIONS = pa.array(["ingress", "egress"])
 _STATUSES = pa.array(["OK", "NODATA", "SKIPDATA"])
 
 __all__ = [
+    "ID_COLUMNS",
     "Capture",
     "Materialiser",
+    "gather_ids",
+    "id_columns",
     "Port",
     "Trains",
     "idle_windows",

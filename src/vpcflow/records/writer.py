@@ -10,21 +10,22 @@ from __future__ import annotations
 import io
 import itertools
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from isal import igzip, igzip_threaded
 
 from vpcflow.records.catalog import BY_COLUMN
 from vpcflow.records.formats import LogFormat
+from vpcflow.records.gzip_blocks import Block, GzipBlockWriter, deflate_block
 from vpcflow.records.parquet_codec import write_parquet
 from vpcflow.records.pool import ordered_map
 
 _TEXT_OPTIONS = dict(include_header=False, delimiter=" ", quoting_style="none", null_string="-")
-GZIP_LEVEL = 1  # ISA-L's level 1 is both fast and as small as zlib's default on flow logs
+SLICE_ROWS = 1 << 16  # records formatted (and deflated) per pool task: ~7 MB of default-format text
 
 
 def format_of_table(schema: pa.Schema) -> LogFormat:
@@ -46,6 +47,31 @@ def record_lines(data: pa.RecordBatch | pa.Table, fmt: LogFormat | None = None) 
     return buf.getvalue()
 
 
+@dataclass(frozen=True)
+class EncodedSlice:
+    """One slice of records as text lines, and that text deflated (None when not asked for)."""
+
+    rows: int
+    text: bytes
+    block: Block | None
+
+
+def encode_slices(
+    pieces: Iterable[pa.RecordBatch | pa.Table], fmt: LogFormat, *, deflate: bool
+) -> Iterator[EncodedSlice]:
+    """Format (and deflate) each piece on the shared pool, in input order.
+
+    Formatting and compressing one piece is one task, so two pieces are encoded at once and the next
+    file's first pieces start while the caller is still writing the previous file.
+    """
+
+    def encode(piece) -> EncodedSlice:
+        text = record_lines(piece, fmt)
+        return EncodedSlice(piece.num_rows, text, deflate_block(text) if deflate else None)
+
+    return ordered_map(encode, pieces)
+
+
 def write_text(
     data: pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch],
     dest: str | os.PathLike | BinaryIO,
@@ -57,8 +83,8 @@ def write_text(
     """Write records as an S3 text object (or CloudWatch-style header-less text with header=False).
 
     `gzip` defaults to the destination's extension (`.gz`). Returns the number of records written.
-    Formatting runs on the shared thread pool and ISA-L compresses on threads of its own, because
-    turning numbers into text is the slow part of writing (one core formats ~1.5M records/s).
+    Slices of records are formatted and deflated on the shared thread pool (gzip_blocks.py), because
+    turning numbers into text and compressing it are the slow parts of writing.
     """
     batches = iter([data] if isinstance(data, (pa.Table, pa.RecordBatch)) else data)
     first = next(batches, None)
@@ -69,27 +95,32 @@ def write_text(
     if gzip is None:
         gzip = isinstance(dest, (str, os.PathLike)) and os.fspath(dest).endswith(".gz")
     own = isinstance(dest, (str, os.PathLike))
-    if gzip and own:
-        out = igzip_threaded.open(dest, "wb", compresslevel=GZIP_LEVEL, threads=2)
-    elif gzip:
-        out = igzip.IGzipFile(fileobj=dest, mode="wb", compresslevel=GZIP_LEVEL, mtime=0)
-    else:
-        out = open(dest, "wb") if own else dest  # noqa: SIM115 - closed below
+    raw = open(dest, "wb") if own else dest  # noqa: SIM115 - closed below
+    packed = GzipBlockWriter(raw) if gzip else None
     rows = 0
+    done = False
     try:
         if header:
-            out.write(fmt.header.encode() + b"\n")
+            text = fmt.header.encode() + b"\n"
+            (packed or raw).write(text)
         pieces = _slices(itertools.chain([first] if first is not None else [], batches))
-        for piece_rows, text in ordered_map(lambda piece: (piece.num_rows, record_lines(piece, fmt)), pieces):
-            out.write(text)
-            rows += piece_rows
+        for encoded in encode_slices(pieces, fmt, deflate=packed is not None):
+            if packed:
+                packed.write_block(encoded.block)
+            else:
+                raw.write(encoded.text)
+            rows += encoded.rows
+        done = True
     finally:
-        if gzip or own:
-            out.close()
+        if packed:
+            packed.close(complete=done)
+        if own:
+            raw.close()
     return rows
 
 
-def _slices(batches: Iterable[pa.RecordBatch | pa.Table], rows: int = 1 << 16):
+def _slices(batches: Iterable[pa.RecordBatch | pa.Table]):
+    rows = SLICE_ROWS
     for batch in batches:
         for start in range(0, batch.num_rows, rows):
             yield batch.slice(start, rows)
