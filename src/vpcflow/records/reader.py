@@ -3,9 +3,11 @@
     for batch in read_batches("x.log.gz"): ...          # kind detected from the bytes
     flow = open_flow_log(path); flow.format; flow.kind  # what was detected, before reading
 
-Text is cut into blocks of whole lines; blocks are parsed on a thread pool (pyarrow releases the
-GIL) while ISA-L inflates the next bytes on its own thread, so one gzip file keeps both cores busy.
-At most a few blocks are in flight, so memory stays flat whatever the input size.
+Files up to WHOLE_FILE_BYTES are inflated whole by libdeflate on the pool (it releases the GIL), so
+the next file inflates while this one is parsed; their text is cut into blocks of whole lines as
+memoryviews (no copy on the main thread). Bigger files and streams inflate with ISA-L on its own
+thread. Blocks are parsed on the pool (pyarrow releases the GIL), a few in flight at a time, so
+memory stays flat whatever the input size.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import collections
 import gzip
 import io
 import os
+import stat
 import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
@@ -22,6 +25,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import deflate
+import numpy as np
 import pyarrow as pa
 from isal import igzip, igzip_threaded
 
@@ -52,6 +56,10 @@ class FlowLogInput:
     _first_line: int = 1
     _path: str | None = None
     _payload: bytes | None = None
+    _text: bytes | None = None  # the whole text, when it was read at once (records from _start)
+    _start: int = 0
+    _clean: bool = False  # _text holds only bytes the fast parse can trust (see _trusted)
+    _counted: tuple[int, int] = (0, 0)  # (offset in _text, lines before it): lazy line numbering
 
     def batches(
         self,
@@ -74,10 +82,25 @@ class FlowLogInput:
             blocks = cwlogs.payload_blocks(self._payload, self.name)
         elif self.kind is Kind.cloudwatch_events:
             blocks = cwlogs.event_blocks(self._payload, self.name)
+        elif self._text is not None:
+            for offset, block in _memory_blocks(self._text, self._start):
+                yield _Job(self, block, None, offset)
+            return
         else:
             blocks = _line_blocks(self._stream, self._head, self._first_line, self.name, sink)
         for block, line in blocks:
             yield _Job(self, block, line)
+
+    def lines_before(self, offset: int) -> int:
+        """Lines of the whole text before `offset`: counted only when a block has bad records
+        (a clean read never pays for it), from where the last count stopped."""
+        start, lines = self._counted
+        if not self._start <= start <= offset:
+            start, lines = self._start, self._first_line - 1
+        view = np.frombuffer(self._text, dtype=np.uint8, count=offset - start, offset=start)
+        lines += int(np.count_nonzero(view == 10))
+        self._counted = (offset, lines)
+        return lines
 
     def close(self) -> None:
         if self._stream is not None:
@@ -97,19 +120,33 @@ def open_flow_log(source: Source, log_format: str | LogFormat | None = None, nam
             raw.close()
         fmt = parquet_codec.format_of(path or source, name)
         return FlowLogInput(name, Kind.parquet, fmt, None if path else source, _path=path)
-    stream = _decompressing(raw, magic, source, name)
-    head = _read_head(stream, name)
+    text, raw = _whole_text(raw, magic, source)
+    if text is None:
+        stream = _decompressing(raw, magic, source, name)
+        head = _read_head(stream, name)
+    else:
+        stream, head = None, text[:HEAD_BYTES]
+        if not head:
+            raise InputError("empty file: no header line and no records", source=name)
     if head.lstrip()[:1] == b"{":
-        payload = head + _read_rest(stream, name)
-        stream.close()
+        if text is None:
+            payload = head + _read_rest(stream, name)
+            stream.close()
+        else:
+            payload = text
         if cwlogs.is_payload(payload):
             fmt, layout = cwlogs.payload_layout(log_format)
             return FlowLogInput(name, Kind.subscription, fmt, _payload=payload, _layout=layout)
         if cwlogs.is_event_lines(payload):
             fmt, layout = cwlogs.payload_layout(log_format)
             return FlowLogInput(name, Kind.cloudwatch_events, fmt, _payload=payload, _layout=layout)
-        stream, head = io.BytesIO(payload[len(head) :]), head  # text that merely starts with '{'
+        text = payload  # text that merely starts with '{'
     plan = plan_text(head, name, log_format)
+    if text is not None:
+        return FlowLogInput(
+            name, plan.kind, plan.layout.fmt, None, b"", plan.layout, plan.first_line,
+            _text=text, _start=plan.header_bytes, _clean=_trusted(text, plan.header_bytes),
+        )  # fmt: skip
     return FlowLogInput(
         name, plan.kind, plan.layout.fmt, stream, head[plan.header_bytes :], plan.layout, plan.first_line
     )
@@ -212,15 +249,59 @@ def _open_raw(source: Source, name: str) -> BinaryIO:
 WHOLE_FILE_BYTES = 64 << 20
 
 
+def _whole_text(raw: BinaryIO, magic: bytes, source: Source) -> tuple[bytes | None, BinaryIO]:
+    """A file's whole text when it is small enough to hold (plain, or gzip that libdeflate reads
+    in one go), else None and the stream to read it from (the file, still open)."""
+    if not isinstance(source, (str, os.PathLike)):
+        return None, raw
+    regular = stat.S_ISREG(os.stat(source).st_mode)
+    if regular:
+        if os.path.getsize(source) > WHOLE_FILE_BYTES:
+            return None, raw
+        raw.seek(0)
+        data = raw.read()
+    else:  # a pipe (`<(zcat ...)`): it cannot be sought or opened again
+        data = magic + raw.read()
+    text = data if magic[:2] != GZIP_MAGIC else _inflate_whole(data)
+    if text is None:
+        if regular:
+            raw.seek(len(magic))
+        else:
+            raw.close()
+            raw = io.BytesIO(data[len(magic) :])
+        return None, raw
+    raw.close()
+    return text, raw
+
+
+def _trusted(text: bytes, start: int) -> bool:
+    """Whether blocks of `text` may take the fast parse with no per-block scan: ASCII, and none of
+    the bytes pyarrow would read differently from AWS (it trims tabs around numbers, reads `0x1f`
+    as hex and CR as a line end). A few memchr passes over the whole file; a block whose parsed
+    strings hold other control bytes still falls back to the careful parse."""
+    if not text.isascii():
+        return False
+    return all(text.find(byte, start) < 0 for byte in (b"\r", b"\t", b"x", b"X"))
+
+
+def _memory_blocks(text: bytes, start: int) -> Iterator[tuple[int, memoryview]]:
+    """(offset, block of whole lines) over text held in memory: views, not copies."""
+    view, end = memoryview(text), len(text)
+    while start < end:
+        stop = min(start + BLOCK_BYTES, end)
+        if stop < end:
+            cut = text.rfind(b"\n", start, stop) + 1
+            if cut == 0 or cut <= start:  # a line longer than a block: up to its end
+                cut = text.find(b"\n", stop) + 1 or end
+            stop = cut
+        yield start, view[start:stop]
+        start = stop
+
+
 def _decompressing(raw: BinaryIO, magic: bytes, source: Source, name: str) -> BinaryIO:
     if magic[:2] != GZIP_MAGIC:
         return _Prefixed(magic, raw)
-    if isinstance(source, (str, os.PathLike)):
-        if os.path.getsize(source) <= WHOLE_FILE_BYTES:
-            whole = _inflate_whole(magic + raw.read())
-            if whole is not None:
-                raw.close()
-                return io.BytesIO(whole)
+    if isinstance(source, (str, os.PathLike)) and os.path.isfile(source):
         raw.close()
         # Large files stream: ISA-L inflates on its own thread, overlapping with parsing.
         return igzip_threaded.open(source, "rb", threads=1, block_size=1 << 20)
@@ -303,8 +384,9 @@ class _Truncated(bytes):
 @dataclass
 class _Job:
     flow: FlowLogInput
-    block: bytes | None  # None: the whole input at once (Parquet)
+    block: bytes | memoryview | None  # None: the whole input at once (Parquet)
     line: int | None  # the block's first line, or None: numbered in order by the pipeline
+    offset: int | None = None  # where the block starts in flow._text (numbered lazily)
 
 
 def _run(job: _Job):
@@ -313,7 +395,7 @@ def _run(job: _Job):
         return list(parquet_codec.read_batches(flow._path or flow._stream, flow.name))
     if isinstance(job.block, _Truncated):
         return job.block
-    return parse_block(job.block, flow._layout, flow.name, job.line or 1)
+    return parse_block(job.block, flow._layout, flow.name, job.line or 1, trusted=flow._clean)
 
 
 def _pipeline(jobs: Iterator[_Job], sink: BadRecordSink) -> Iterator[tuple[FlowLogInput, pa.RecordBatch]]:
@@ -341,7 +423,10 @@ def _pipeline(jobs: Iterator[_Job], sink: BadRecordSink) -> Iterator[tuple[FlowL
                 reason = f"gzip data ends early ({result.reason}); this line is cut off"
                 sink(BadRecord(flow.name, before + 1, None, reason, bytes(result)))
                 continue
-            if job.line is None:
+            if job.offset is not None:
+                if result.bad:
+                    result.shift(flow.lines_before(job.offset))
+            elif job.line is None:
                 result.shift(before)
                 lines[id(flow)] = before + result.line_count
             for bad in result.bad:

@@ -1,0 +1,118 @@
+"""The reader's paths agree: a file read whole (plain or gzip, the fast path for small files), streamed
+(big files, several gzip members, pipes) or from an open stream gives the same records, the same bad
+lines and the same line numbers. The fast path trusts a file only after checking its bytes, so input
+pyarrow would read differently from AWS (tabs around numbers, `0x` hex) still takes the careful path."""
+
+import gzip
+import os
+import threading
+
+import pytest
+
+from vpcflow.errors import RecordError
+from vpcflow.records import reader
+from vpcflow.records.badrecords import ReadStats
+from vpcflow.records.reader import read_table
+
+HEADER = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+GOOD = "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK"
+BIG = 9223372036854775807  # int64's largest: 19 digits, still a valid `bytes`
+
+# A bad line, the field named, words in the reason: the cases only the byte checks catch.
+SUBTLE = [
+    (GOOD.replace(" 20641 ", " 0x1f ", 1), "srcport", "whole number, found '0x1f'"),
+    (GOOD.replace(" 20641 ", " 0X1F ", 1), "srcport", "whole number, found '0X1F'"),
+    (GOOD.replace(" 20641 ", " 20641\t ", 1), "srcport", "whole number, found '20641\\t'"),
+    (GOOD.replace(" ACCEPT ", " ACC\x1bEPT ", 1), None, "bytes AWS never writes"),
+    (GOOD.replace(" 20641 ", " 20641\r", 1), None, "bytes AWS never writes"),
+]
+
+
+def _write(tmp_path, lines, how):
+    data = ("\n".join(lines) + "\n").encode("latin-1")
+    if how == "plain":
+        path = tmp_path / "f.log"
+        path.write_bytes(data)
+    elif how == "members":  # several gzip members: libdeflate cannot vouch for it, it streams
+        path = tmp_path / "f.log.gz"
+        half = data.index(b"\n", len(data) // 2) + 1
+        path.write_bytes(gzip.compress(data[:half]) + gzip.compress(data[half:]))
+    else:
+        path = tmp_path / "f.log.gz"
+        path.write_bytes(gzip.compress(data))
+    return path
+
+
+HOWS = ["plain", "gzip", "gzip-streamed", "members", "open-stream"]
+
+
+def _read(path, how, monkeypatch, **options):
+    if how == "gzip-streamed":  # as a file too big to hold is read
+        monkeypatch.setattr(reader, "WHOLE_FILE_BYTES", 0)
+    if how == "open-stream":
+        with open(path, "rb") as stream:
+            return read_table(stream, **options)
+    return read_table(path, **options)
+
+
+@pytest.mark.parametrize("how", HOWS)
+@pytest.mark.parametrize("bad, field, words", SUBTLE, ids=[w for _, _, w in SUBTLE])
+def test_bytes_pyarrow_reads_differently_are_bad_records_on_every_path(tmp_path, monkeypatch, how, bad, field, words):
+    if how == "open-stream":
+        how_file = "gzip"
+    else:
+        how_file = "gzip" if how == "gzip-streamed" else how
+    path = _write(tmp_path, [HEADER, GOOD, bad, GOOD], how_file)
+    stats = ReadStats()
+    table = _read(path, how, monkeypatch, on_error="skip", stats=stats)
+    assert table.num_rows == 2 and stats.good == 2 and stats.bad == 1
+    error = stats.errors[0]
+    assert error.line == 3 and error.field == field and words in error.reason, error.message()
+    assert error.text == bad.encode("latin-1")
+
+
+@pytest.mark.parametrize("how", HOWS)
+def test_line_numbers_across_many_blocks_are_the_same_on_every_path(tmp_path, monkeypatch, how):
+    monkeypatch.setattr(reader, "BLOCK_BYTES", 2048)
+    lines = [HEADER] + [GOOD] * 300 + ["", "garbage"] + [GOOD] * 200 + ["2 x"] + [GOOD] * 100 + ["tail"]
+    path = _write(tmp_path, lines, "gzip" if how in ("gzip-streamed", "open-stream") else how)
+    stats = ReadStats()
+    table = _read(path, how, monkeypatch, on_error="skip", stats=stats)
+    assert table.num_rows == 600 and stats.good == 600
+    assert [e.line for e in stats.errors] == [303, 504, 605]
+    assert [e.text for e in stats.errors] == [b"garbage", b"2 x", b"tail"]
+
+
+@pytest.mark.parametrize("how", ["plain", "gzip", "gzip-streamed"])
+def test_fail_stops_at_the_first_bad_line_of_a_later_block(tmp_path, monkeypatch, how):
+    monkeypatch.setattr(reader, "BLOCK_BYTES", 2048)
+    lines = [HEADER] + [GOOD] * 250 + [GOOD.replace("ACCEPT", "ALLOW")] + [GOOD] * 10
+    path = _write(tmp_path, lines, "gzip" if how == "gzip-streamed" else how)
+    stats = ReadStats()
+    with pytest.raises(RecordError) as caught:
+        _read(path, how, monkeypatch, stats=stats)
+    assert caught.value.line == 252 and caught.value.field == "action"
+    assert stats.good == 250
+
+
+@pytest.mark.parametrize("how", HOWS)
+def test_nineteen_digit_numbers_that_fit_int64_are_read(tmp_path, monkeypatch, how):
+    lines = [HEADER, GOOD.replace(" 4249 ", f" {BIG} "), GOOD.replace(" 4249 ", f" {BIG + 1} "), GOOD]
+    path = _write(tmp_path, lines, "gzip" if how in ("gzip-streamed", "open-stream") else how)
+    stats = ReadStats()
+    table = _read(path, how, monkeypatch, on_error="skip", stats=stats)
+    assert table.column("bytes").to_pylist() == [BIG, 4249]
+    assert stats.errors[0].line == 3 and "too large" in stats.errors[0].reason
+
+
+def test_a_named_pipe_is_read_once_and_whole(tmp_path):
+    fifo = tmp_path / "pipe.log.gz"
+    os.mkfifo(fifo)
+    data = gzip.compress(("\n".join([HEADER] + [GOOD] * 1000) + "\n").encode())
+    writer = threading.Thread(target=lambda: fifo.write_bytes(data))
+    writer.start()
+    try:
+        table = read_table(fifo)
+    finally:
+        writer.join()
+    assert table.num_rows == 1000 and set(table.column("srcport").to_pylist()) == {20641}
