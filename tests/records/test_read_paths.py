@@ -58,10 +58,7 @@ def _read(path, how, monkeypatch, **options):
 @pytest.mark.parametrize("how", HOWS)
 @pytest.mark.parametrize("bad, field, words", SUBTLE, ids=[w for _, _, w in SUBTLE])
 def test_bytes_pyarrow_reads_differently_are_bad_records_on_every_path(tmp_path, monkeypatch, how, bad, field, words):
-    if how == "open-stream":
-        how_file = "gzip"
-    else:
-        how_file = "gzip" if how == "gzip-streamed" else how
+    how_file = "gzip" if how in ("open-stream", "gzip-streamed") else how
     path = _write(tmp_path, [HEADER, GOOD, bad, GOOD], how_file)
     stats = ReadStats()
     table = _read(path, how, monkeypatch, on_error="skip", stats=stats)
