@@ -12,6 +12,8 @@ Peers, measured in the same process on the same files, after one warm-up of each
   `vpcflow report NAME --lake DIR` runs (enrichment included).
 - hand SQL: one statement per report written directly over `read_parquet(...)` the way a DuckDB user
   would, with the same enrichment tables (owner blocks, AWS prefixes) as plain joins.
+explain and sg-suggest run with a model (bench_reach.py's seeded VPC, its interfaces named as the lake's);
+their hand SQL is only their query (the model's rule evaluation has no SQL equivalent).
 Prints seconds for each and vpcflow / hand (target: within 1.5x; under 10 s at 100M records).
 """
 
@@ -29,6 +31,8 @@ import pyarrow.parquet as pq
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from bench.bench_reach import generate as generate_vpc  # noqa: E402
+from bench.bench_reach import load as load_vpc  # noqa: E402
 from vpcflow.records.catalog import vpc_schema  # noqa: E402
 from vpcflow.reports import Options, enrich, open_lake, run_report  # noqa: E402
 from vpcflow.reports.enrich import aws_ranges  # noqa: E402
@@ -141,7 +145,19 @@ def dataset(records: int, days: int) -> Path:
     return root
 
 
-def hand_sql(files: str) -> dict[str, str]:
+def bench_model():
+    """bench_reach.py's seeded VPC (10.0.0.0/16, the lake's private range) with 200 interfaces named
+    as the lake's (eni-0a1b2c3d4e5f61000...1199), for explain and sg-suggest."""
+    sections = generate_vpc(enis=200, subnets=40, groups=50, nacls=40, seed=1)
+    rename = {f"eni-{e:04d}": f"eni-0a1b2c3d4e5f6{1000 + e}" for e in range(200)}
+    for eni in sections["network_interfaces"]:
+        eni["id"] = rename.get(eni["id"], eni["id"])
+    for instance in sections["instances"]:
+        instance["network_interface_ids"] = [rename.get(e, e) for e in instance["network_interface_ids"]]
+    return load_vpc(sections)
+
+
+def hand_sql(files: str, enis: list[tuple[str, str]] = ()) -> dict[str, str]:
     """The same analyses as a DuckDB user would write them, over read_parquet and the same range tables."""
     src = f"read_parquet('{files}')"
     return {
@@ -182,6 +198,16 @@ def hand_sql(files: str) -> dict[str, str]:
             FROM l LEFT JOIN c cd ON l.dstaddr = cd.addr LEFT JOIN c cs ON l.srcaddr = cs.addr
             WHERE coalesce(cd.service, cs.service) IN ('S3', 'DYNAMODB') AND coalesce(cd.region, cs.region) = l.region
             GROUP BY ALL""",
+        # explain and sg-suggest: their SQL part (the model's rule evaluation has no SQL equivalent).
+        "explain": f"""
+            SELECT interface_id, srcaddr, dstaddr, dstport, protocol, min(srcport), count(*) n, min(start), max("end")
+            FROM {src} WHERE action = 'REJECT' AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL
+            GROUP BY ALL ORDER BY n DESC, interface_id, srcaddr, dstaddr, dstport LIMIT 100""",
+        "sg-suggest": f"""
+            SELECT interface_id, protocol, dstport, srcaddr, dstaddr, count(*) FROM {src}
+            WHERE action = 'ACCEPT' AND srcaddr IS NOT NULL AND coalesce(flow_direction, 'ingress') = 'ingress'
+              AND (interface_id, dstaddr) IN (SELECT (e, a) FROM (VALUES {", ".join(f"('{e}', '{a}')" for e, a in enis) or "(NULL, NULL)"}) t(e, a))
+            GROUP BY ALL""",
     }
 
 
@@ -203,7 +229,9 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=1, help="timed runs per peer after a warm-up; the best is kept"
     )
-    parser.add_argument("--reports", default="rejects,scanners,top-talkers,services,nat-savings")
+    parser.add_argument(
+        "--reports", default="rejects,scanners,top-talkers,services,nat-savings,explain,sg-suggest"
+    )
     args = parser.parse_args()
 
     t = time.perf_counter()
@@ -213,12 +241,17 @@ def main() -> None:
     con = source.con
     enrich.install(con, ip_ranges=aws_ranges.sample_path())
     files = str(lake / "vpc_flow_logs" / "*" / "*" / "*" / "*" / "*" / "*.parquet")
-    hand = hand_sql(files)
+    model = bench_model()
+    own = sorted((e.id, a) for e in model.network_interfaces if e.security_group_ids for a in e.addresses)
+    hand = hand_sql(files, own)
     options = Options(ip_ranges=aws_ranges.sample_path())
+    with_model = Options(ip_ranges=aws_ranges.sample_path(), model=model)  # nat-savings runs without
 
     print(f"{'report':<13} {'vpcflow s':>10} {'hand SQL s':>11} {'ratio':>7}")
     for name in args.reports.split(","):
-        run_ours = lambda name=name: run_report(name, source, options)  # noqa: E731
+        run_ours = lambda name=name: run_report(
+            name, source, with_model if name in ("explain", "sg-suggest") else options
+        )  # noqa: E731
         run_hand = lambda name=name: con.sql(hand[name]).to_arrow_table()  # noqa: E731
         run_ours(), run_hand()  # warm-up: file metadata and page cache for both
         ours, theirs = timed(run_ours, args.repeat), timed(run_hand, args.repeat)

@@ -33,7 +33,17 @@ def aggregate_sql(where: str, options: Options) -> str:
             FROM vpc_flow_logs
             WHERE {where} AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL AND {PROBE}
         ),
-        tries AS (SELECT DISTINCT srcaddr, window_start, dstaddr, dstport FROM probes),
+        -- A finding needs at least min(min_ports, min_hosts) distinct tries, so at least that many
+        -- records in its window: counting records per (source, window) first is exact and spares
+        -- the DISTINCT below the one-off sources that make most of the internet's traffic.
+        busy AS (
+            SELECT srcaddr, window_start FROM probes GROUP BY srcaddr, window_start
+            HAVING count(*) >= {min(min_ports, min_hosts)}
+        ),
+        tries AS (
+            SELECT DISTINCT p.srcaddr, p.window_start, p.dstaddr, p.dstport
+            FROM probes p JOIN busy b ON p.srcaddr = b.srcaddr AND p.window_start = b.window_start
+        ),
         vertical AS (
             SELECT srcaddr, window_start, max(n) AS max_ports
             FROM (SELECT srcaddr, window_start, dstaddr, count(*) AS n FROM tries GROUP BY ALL)

@@ -33,15 +33,28 @@ MANY_SOURCES = 32
 NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6", -1: "all"}
 
 
-def inbound_sql(source: Source, options: Options, enis: list[str]) -> str:
-    values = ", ".join(f"('{e}')" for e in enis) or "(NULL)"
+def inbound_sql(source: Source, options: Options, enis: dict) -> str:
+    """Accepted inbound traffic addressed to each interface itself. The address test is a join, so
+    the engine returns only those flows (not every flow through the interface, which may be millions
+    of rows on a busy NAT or load balancer). IPv6 text has several spellings, so an interface with an
+    IPv6 address has all of its rows returned and is matched by address value in Python."""
+    pairs = []
+    for eni_id, eni in sorted(enis.items()):
+        addresses = [ipaddress.ip_address(a) for a in eni.addresses]
+        if any(a.version == 6 for a in addresses):
+            pairs.append(f"('{eni_id}', NULL)")
+        else:
+            pairs.extend(f"('{eni_id}', '{a}')" for a in addresses)
+    values = ", ".join(pairs) or "(NULL, NULL)"
     return f"""
-        SELECT interface_id, protocol, dstport AS port, srcaddr AS source, dstaddr AS destination, count(*) AS records
-        FROM vpc_flow_logs
-        WHERE action = 'ACCEPT' AND srcaddr IS NOT NULL AND {source.where(options.period)}
-          AND coalesce(flow_direction, 'ingress') = 'ingress'
-          AND interface_id IN (SELECT * FROM (VALUES {values}) t(e))
-        GROUP BY ALL
+        SELECT v.interface_id, v.protocol, v.dstport AS port, v.srcaddr AS source, v.dstaddr AS destination,
+               count(*) AS records
+        FROM vpc_flow_logs v
+        JOIN (VALUES {values}) AS t(eni, address)
+          ON v.interface_id = t.eni AND (t.address IS NULL OR v.dstaddr = t.address)
+        WHERE v.action = 'ACCEPT' AND v.srcaddr IS NOT NULL AND {source.where(options.period)}
+          AND coalesce(v.flow_direction, 'ingress') = 'ingress'
+        GROUP BY v.interface_id, v.protocol, v.dstport, v.srcaddr, v.dstaddr
     """
 
 
@@ -68,11 +81,10 @@ def _rule_admits(model, rule, protocol: int, port: int, src: str) -> bool:
 def run(source: Source, options: Options) -> Result:
     model = require_model(options, NAME)
     enis = {e.id: e for e in model.network_interfaces if e.security_group_ids}
-    flows = source.query(inbound_sql(source, options, sorted(enis))).to_pylist()
+    flows = source.query(inbound_sql(source, options, enis)).to_pylist()
     # Only traffic addressed to the interface itself (not routed through it) says what its groups need.
-    flows = [
-        f for f in flows if ipaddress.ip_address(f["destination"]) in set(enis[f["interface_id"]].addresses)
-    ]
+    own = {eni_id: {ipaddress.ip_address(a) for a in e.addresses} for eni_id, e in enis.items()}
+    flows = [f for f in flows if ipaddress.ip_address(f["destination"]) in own[f["interface_id"]]]
 
     rows: list[dict] = []
     # Every group set in the model, with or without traffic: a group nobody reached has only unused rules.
