@@ -389,3 +389,42 @@ def test_sg_suggest_least_privilege_and_unused_rules(tmp_path):
         ("sg-bastion", "unused", 0),
         ("sg-app", "unused", 0),
     }
+
+
+def test_sg_suggest_matches_an_interfaces_ipv6_address_whatever_its_spelling(tmp_path):
+    """The own-address test runs in SQL for IPv4; IPv6 text has several spellings (2001:db8::10 and
+    2001:0db8:0:0:0:0:0:10 are one address), so an IPv6 interface's rows are matched by value."""
+    from ipaddress import IPv6Address
+
+    from vpcflow.network import load_model
+
+    model = load_model(LAB)
+    enis = tuple(
+        e.model_copy(update={"ipv6_addresses": (IPv6Address("2001:db8::10"),)})
+        if e.id == "eni-bastion"
+        else e
+        for e in model.network_interfaces
+    )
+    model = model.model_copy(update={"network_interfaces": enis})
+    records = [
+        flow(
+            "2001:db8:ffff::5",
+            "2001:0db8:0:0:0:0:0:10",
+            40000,
+            22,
+            eni="eni-bastion",
+            flow_direction="ingress",
+        ),
+        flow("192.0.2.5", "10.0.0.10", 40000, 22, eni="eni-bastion", flow_direction="ingress"),
+        # through the bastion's interface but addressed elsewhere: says nothing about its groups
+        flow("192.0.2.5", "2001:db8::99", 40000, 22, eni="eni-bastion", flow_direction="ingress"),
+    ]
+    got = run_report(
+        "sg-suggest", open_lake(write_lake(tmp_path, records)), Options(model=model)
+    ).table.to_pylist()
+    needed = {
+        g["peer"]: g["records"]
+        for g in got
+        if g["security_groups"] == "sg-bastion" and g["status"] == "needed"
+    }
+    assert needed == {"2001:db8:ffff::5/128": 1, "192.0.2.5/32": 1}
