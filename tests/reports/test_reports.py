@@ -428,3 +428,21 @@ def test_sg_suggest_matches_an_interfaces_ipv6_address_whatever_its_spelling(tmp
         if g["security_groups"] == "sg-bastion" and g["status"] == "needed"
     }
     assert needed == {"2001:db8:ffff::5/128": 1, "192.0.2.5/32": 1}
+
+
+def test_services_prefilter_keeps_every_address_of_a_short_prefix_and_ipv6(tmp_path):
+    """On DuckDB, services first drops addresses whose /16 holds no AWS prefix: addresses deep in a
+    /14 or /15 (52.7.x is in 52.4.0.0/14, 52.217.x in 52.216.0.0/15) and IPv6 ones must survive it."""
+    addresses = ["52.7.200.1", "52.217.9.9", "52.216.0.1", "2a05:d078:8000::1", "93.184.216.34", "52.99.0.1"]
+    records = [flow("10.0.0.5", a, 40000, 443, bytes=100 + i) for i, a in enumerate(addresses)]
+    prefixes = sample_prefixes()
+    expected = defaultdict(int)
+    for r in records:
+        for direction, addr in (("to", r["dstaddr"]), ("from", r["srcaddr"])):
+            found = classify(addr, prefixes)
+            if found:
+                expected[(*found, direction)] += r["bytes"]
+    assert len(expected) >= 3  # several services and regions, from addresses of every kind above
+    options = Options(top=0, ip_ranges=aws_ranges.sample_path())
+    got = run_report("services", open_lake(write_lake(tmp_path, records)), options).table.to_pylist()
+    assert {(g["service"], g["region"], g["direction"]): g["bytes"] for g in got} == dict(expected)

@@ -33,6 +33,7 @@ __all__ = [
 
 OWNERS = "vpcflow_owners"
 AWS_RANGES = "vpcflow_aws_ranges"
+AWS_V4_16 = "vpcflow_aws_v4_slash16"  # the IPv4 /16s that hold any AWS prefix, as first*256 + second octet
 
 
 def install_owners(con: duckdb.DuckDBPyConnection) -> bool:
@@ -69,7 +70,19 @@ def install_aws_ranges(con: duckdb.DuckDBPyConnection, ip_ranges: str | os.PathL
         "prefix, prefix_len, service, region, network_border_group FROM vpcflow_aws_arrow"
     )
     con.unregister("vpcflow_aws_arrow")
+    con.execute(
+        f"CREATE OR REPLACE TABLE {AWS_V4_16} AS SELECT DISTINCT (lo // 65536)::BIGINT + r AS k "
+        f"FROM {AWS_RANGES}, range(0, ((hi // 65536) - (lo // 65536))::BIGINT + 1) t(r) WHERE family = 4"
+    )
     return created
+
+
+def may_be_aws_sql(column: str) -> str:
+    """SQL: whether the address text in `column` can be AWS's, from its first two octets alone: a
+    cheap test that spares aggregations and the exact range join the addresses that cannot be
+    (most of the internet). IPv6 addresses all pass, for the exact test to decide."""
+    octets = " * 256 + ".join(f"TRY_CAST(split_part({column}, '.', {i}) AS INTEGER)" for i in (1, 2))
+    return f"(contains({column}, ':') OR ({octets}) IN (SELECT k FROM {AWS_V4_16}))"
 
 
 def install(con: duckdb.DuckDBPyConnection, *, ip_ranges: str | os.PathLike | None = None) -> None:
