@@ -102,10 +102,18 @@ def test_nineteen_digit_numbers_that_fit_int64_are_read(tmp_path, monkeypatch, h
     assert stats.errors[0].line == 3 and "too large" in stats.errors[0].reason
 
 
-def test_a_named_pipe_is_read_once_and_whole(tmp_path):
-    fifo = tmp_path / "pipe.log.gz"
+@pytest.mark.parametrize("compress", [True, False], ids=["gzip", "plain"])
+def test_a_named_pipe_is_streamed_once(tmp_path, monkeypatch, compress):
+    """A pipe's size is unknown: it streams (never held whole), and it can be read only once."""
+
+    def held_whole(data):
+        raise AssertionError("a pipe was read whole")
+
+    monkeypatch.setattr(reader, "_inflate_whole", held_whole)
+    fifo = tmp_path / ("pipe.log.gz" if compress else "pipe.log")
     os.mkfifo(fifo)
-    data = gzip.compress(("\n".join([HEADER] + [GOOD] * 1000) + "\n").encode())
+    data = ("\n".join([HEADER] + [GOOD] * 1000) + "\n").encode()
+    data = gzip.compress(data) if compress else data
     writer = threading.Thread(target=lambda: fifo.write_bytes(data))
     writer.start()
     try:

@@ -250,25 +250,19 @@ WHOLE_FILE_BYTES = 64 << 20
 
 
 def _whole_text(raw: BinaryIO, magic: bytes, source: Source) -> tuple[bytes | None, BinaryIO]:
-    """A file's whole text when it is small enough to hold (plain, or gzip that libdeflate reads
-    in one go), else None and the stream to read it from (the file, still open)."""
-    if not isinstance(source, (str, os.PathLike)):
+    """A regular file's whole text when it is small enough to hold (plain, or gzip that libdeflate
+    reads in one go), else None and the stream to read it from (the file, still open, after the
+    magic bytes). Pipes (`<(zcat ...)`) and open streams always stream: their size is unknown, and
+    memory must stay flat whatever it is."""
+    if not isinstance(source, (str, os.PathLike)) or not stat.S_ISREG(os.stat(source).st_mode):
         return None, raw
-    regular = stat.S_ISREG(os.stat(source).st_mode)
-    if regular:
-        if os.path.getsize(source) > WHOLE_FILE_BYTES:
-            return None, raw
-        raw.seek(0)
-        data = raw.read()
-    else:  # a pipe (`<(zcat ...)`): it cannot be sought or opened again
-        data = magic + raw.read()
+    if os.path.getsize(source) > WHOLE_FILE_BYTES:
+        return None, raw
+    raw.seek(0)
+    data = raw.read()
     text = data if magic[:2] != GZIP_MAGIC else _inflate_whole(data)
     if text is None:
-        if regular:
-            raw.seek(len(magic))
-        else:
-            raw.close()
-            raw = io.BytesIO(data[len(magic) :])
+        raw.seek(len(magic))
         return None, raw
     raw.close()
     return text, raw
