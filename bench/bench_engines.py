@@ -21,22 +21,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_query import DAYS, generate, queries  # noqa: E402
+from bench_query import DAYS, best_of, generate, queries  # noqa: E402
 from vpcflow.query import open_engine, run_sql  # noqa: E402
 from vpcflow.query.athena_cost import estimate  # noqa: E402
 
 FULL_SCAN = ("rejects per source (full)",
              "SELECT srcaddr, count(*) AS records, sum(bytes) AS bytes FROM vpc_flow_logs WHERE action = 'REJECT' "
              "GROUP BY srcaddr ORDER BY records DESC, srcaddr LIMIT 10")  # fmt: skip
-
-
-def best_of(run, repeat: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - t0)
-    return min(times), result
 
 
 def main() -> None:

@@ -111,13 +111,14 @@ def queries(root: Path) -> list[tuple[str, str, str]]:
     ]  # fmt: skip
 
 
-def best_of(run, repeat: int) -> tuple[float, int]:
-    times, rows = [], 0
+def best_of(run, repeat: int) -> tuple[float, object]:
+    """The best time of `repeat` runs of `run`, and what its last run returned."""
+    times, result = [], None
     for _ in range(repeat):
         t0 = time.perf_counter()
-        rows = run()
+        result = run()
         times.append(time.perf_counter() - t0)
-    return min(times), rows
+    return min(times), result
 
 
 def main() -> None:

@@ -249,9 +249,8 @@ def main() -> None:
 
     print(f"{'report':<13} {'vpcflow s':>10} {'hand SQL s':>11} {'ratio':>7}")
     for name in args.reports.split(","):
-        run_ours = lambda name=name: run_report(
-            name, source, with_model if name in ("explain", "sg-suggest") else options
-        )  # noqa: E731
+        chosen = with_model if name in ("explain", "sg-suggest") else options
+        run_ours = lambda name=name, chosen=chosen: run_report(name, source, chosen)  # noqa: E731
         run_hand = lambda name=name: con.sql(hand[name]).to_arrow_table()  # noqa: E731
         run_ours(), run_hand()  # warm-up: file metadata and page cache for both
         ours, theirs = timed(run_ours, args.repeat), timed(run_hand, args.repeat)
