@@ -32,26 +32,27 @@ def aggregate_sql(where: str, options: Options, *, duckdb: bool = False) -> str:
             FROM vpc_flow_logs
             WHERE {where} AND {present} AND log_status = 'OK'
             GROUP BY ALL"""
-    ranked = f"""
-        SELECT bucket_start, row_number() OVER (PARTITION BY bucket_start ORDER BY {options.rank_by} DESC,
-                   {other} DESC, {names}) AS rank, {names}, bytes, packets, records"""
-    order = f"{'QUALIFY rank <= ' + str(top) if top else ''}\n        ORDER BY bucket_start, rank"
-    if not (duckdb and top):
-        return f"{ranked}\n        FROM ({totals}\n        )\n        {order}"
-    # On DuckDB, rank only the rows that can make a bucket's top N: those at least as large as the
-    # bucket's N-th largest total (`max(x, n)`, a top-N aggregate). Ties at the cut are all kept, so
-    # the ranking is exact; the window then sorts thousands of rows instead of every pair
-    # (68 s -> 29 s on 100M records of mostly distinct pairs, BENCHMARKS.md).
-    return f"""
-        WITH totals AS MATERIALIZED ({totals}),
+    ranked_from = "totals"
+    if duckdb and top:
+        # On DuckDB, rank only the rows that can make a bucket's top N: those at least as large as
+        # the bucket's N-th largest total (`max(x, n)`, a top-N aggregate). Ties at the cut are all
+        # kept, so the ranking is exact; the window then sorts thousands of rows instead of every
+        # pair (68 s -> 29 s on 100M records of mostly distinct pairs, BENCHMARKS.md).
+        totals = f"""MATERIALIZED ({totals}),
         cut AS (
             SELECT bucket_start AS cut_bucket, list_min(max({options.rank_by}, {top})) AS least
             FROM totals GROUP BY bucket_start
-        )
-        {ranked}
-        FROM totals JOIN cut ON bucket_start IS NOT DISTINCT FROM cut_bucket
-        WHERE {options.rank_by} >= least
-        {order}
+        )"""
+        ranked_from = f"totals JOIN cut ON bucket_start IS NOT DISTINCT FROM cut_bucket WHERE {options.rank_by} >= least"
+    else:
+        totals = f"({totals})"
+    return f"""
+        WITH totals AS {totals}
+        SELECT bucket_start, row_number() OVER (PARTITION BY bucket_start ORDER BY {options.rank_by} DESC,
+                   {other} DESC, {names}) AS rank, {names}, bytes, packets, records
+        FROM {ranked_from}
+        {f"QUALIFY rank <= {top}" if top else ""}
+        ORDER BY bucket_start, rank
     """
 
 
