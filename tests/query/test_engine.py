@@ -170,3 +170,17 @@ def test_refresh_sees_partitions_added_later(tmp_path):
 def test_missing_lake_folder(tmp_path):
     with pytest.raises(LakeError, match="no such lake"):
         DuckDBEngine(tmp_path / "nope")
+
+
+def test_a_file_rewritten_under_a_live_session_is_read_anew(tmp_path):
+    """The session keeps Parquet footers between statements (parquet_metadata_cache); a file changed
+    in place, even within the same second, must not be read with its old footer."""
+    records = make_records(seed=7, per_day=3)
+    write_lake(tmp_path, records)
+    with DuckDBEngine(tmp_path) as engine:
+        assert engine.scalar("SELECT current_setting('parquet_metadata_cache')") is True
+        before = engine.scalar("SELECT count(*) FROM vpc_flow_logs")
+        path = next(tmp_path.rglob("*.parquet"))
+        table = pq.read_table(path)
+        pq.write_table(pa.concat_tables([table, table]), path)  # same name, twice the rows
+        assert engine.scalar("SELECT count(*) FROM vpc_flow_logs") == before + table.num_rows

@@ -17,6 +17,7 @@ Line numbers are physical lines of the input, 1-based, so errors point at the li
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,6 +120,10 @@ def _parse(block: bytes, layout: TextLayout, source: str, first_line: int) -> Bl
 
 def _parse_trusted(block: bytes | memoryview, layout: TextLayout) -> BlockResult | None:
     """The fast path with nothing to set aside, or None: parse the block the normal way."""
+    batch = _fast_parse(block, layout)
+    if batch is not None:  # the same values pyarrow would give, so the same value checks
+        # Its numbers have no sign, so only the enumerated values need a check.
+        return None if _check_values(batch, layout, typed=True, numbers=False) else BlockResult(batch, [])
     try:
         table = _read(block, layout, None, as_text=False, ascii=True)
     except (pa.ArrowInvalid, UnicodeDecodeError):
@@ -126,6 +131,49 @@ def _parse_trusted(block: bytes | memoryview, layout: TextLayout) -> BlockResult
     if not _printable_strings(table) or _check_values(table, layout, typed=True):
         return None
     return BlockResult(_to_batch(table, layout), [])
+
+
+FAST_MIN_BYTES = 1 << 20  # smaller blocks skip the numba tokenizer: loading it costs ~0.4 s
+_fast = None  # the fastparse module, once imported and its kernels loaded
+_warming: threading.Thread | None = None
+_warming_lock = threading.Lock()
+
+
+def _fast_parse(block: bytes | memoryview, layout: TextLayout) -> pa.RecordBatch | None:
+    """The numba tokenizer's batch (fastparse.py), or None: a small or unusual block, no numba, or
+    numba still loading; pyarrow then reads the block as before."""
+    if len(block) < FAST_MIN_BYTES:
+        return None
+    if _fast is None:
+        fast_parser(wait=False)
+        return None
+    return _fast.parse(block, layout)
+
+
+def fast_parser(*, wait: bool = True):
+    """The fastparse module, loading it on a thread of its own the first time: importing numba and
+    loading the kernels takes ~0.4 s, during which the first blocks are read by pyarrow on the other
+    threads instead of waiting. None while it loads (unless `wait`) or when numba is missing."""
+    global _warming
+    with _warming_lock:
+        if _warming is None:
+            # Not a daemon: interpreter exit waits for an import in progress instead of tearing it down.
+            _warming = threading.Thread(target=_warm, name="vpcflow-fastparse")
+            _warming.start()
+    if wait:
+        _warming.join()
+    return _fast
+
+
+def _warm() -> None:
+    global _fast
+    try:
+        from vpcflow.records import fastparse
+
+        fastparse.warm()
+    except ImportError:  # numba is a dependency, but a reader without it is only slower
+        return
+    _fast = fastparse
 
 
 def _printable_strings(table: pa.Table) -> bool:
@@ -181,27 +229,34 @@ def _read(
             invalid_row_handler=on_misfit,
         ),
         convert_options=pacsv.ConvertOptions(
-            column_types=layout.types(as_text), null_values=["-"], strings_can_be_null=True, check_utf8=not ascii
+            column_types=layout.types(as_text),
+            null_values=["-"],
+            strings_can_be_null=True,
+            check_utf8=not ascii,
         ),
     )
 
 
 def _fold_would_help(misfits: list[tuple[int, str]]) -> bool:
-    return any("  " in text or "\t" in text or text.startswith(" ") or text.endswith(" ") for _, text in misfits)
+    return any(
+        "  " in text or "\t" in text or text.startswith(" ") or text.endswith(" ") for _, text in misfits
+    )
 
 
 def _fold_blanks(block: bytes) -> bytes:
     return _EDGE_BLANKS.sub(b"", _BLANKS.sub(b" ", block))
 
 
-def _check_values(table: pa.Table, layout: TextLayout, *, typed: bool) -> dict[int, tuple[str, str]]:
+def _check_values(
+    table: pa.Table, layout: TextLayout, *, typed: bool, numbers: bool = True
+) -> dict[int, tuple[str, str]]:
     """Rows whose values AWS never writes: {row index: (column, reason)}, first failing column wins."""
     bad: dict[int, tuple[str, str]] = {}
     for name, f in zip(layout.names, layout.fields, strict=True):
         if f is None:
             continue
         column = table.column(name)
-        if f.is_numeric:
+        if f.is_numeric and numbers:
             for index, reason in _numeric_problems(column, f, typed).items():
                 bad.setdefault(index, (name, reason))
         if f.strict and f.values:
@@ -218,12 +273,16 @@ def _numeric_problems(column: pa.ChunkedArray, f: Field, typed: bool) -> dict[in
         mask = pc.less(column, 0)
         return {i: f"negative value for {f.token}" for i in _true_rows(mask)}
     digits = pc.match_substring_regex(column, r"^[0-9]{1,19}$")
-    problems = {i: f"expected a whole number, found {_value(column, i)!r}" for i in _true_rows(pc.invert(digits))}
+    problems = {
+        i: f"expected a whole number, found {_value(column, i)!r}" for i in _true_rows(pc.invert(digits))
+    }
     ok = pc.fill_null(digits, True)
     as_int = pc.cast(pc.if_else(ok, pc.utf8_slice_codeunits(column, 0, 18), None), pa.int64())
     # 19 digits may still fit an int64: equal-length digit strings compare as their numbers.
     length = pc.utf8_length(column)
-    too_long = pc.or_(pc.greater(length, 19), pc.and_(pc.equal(length, 19), pc.greater(column, str(2**63 - 1))))
+    too_long = pc.or_(
+        pc.greater(length, 19), pc.and_(pc.equal(length, 19), pc.greater(column, str(2**63 - 1)))
+    )
     big = pc.and_(ok, pc.or_(too_long, pc.greater(as_int, _INT_LIMITS[f.kind])))
     for i in _true_rows(big):
         problems.setdefault(i, f"{_value(column, i)} is too large for {f.token} ({f.kind})")
@@ -271,7 +330,11 @@ def _parse_damaged(block: bytes, layout: TextLayout, source: str, first_line: in
         pieces, last = [], 0
         for r in rel.tolist():
             text = block[starts[r] : ends[r]]
-            binary_lines.append(BadRecord(source, first_line + r, None, "bytes AWS never writes (binary or non-ASCII text)", text))
+            binary_lines.append(
+                BadRecord(
+                    source, first_line + r, None, "bytes AWS never writes (binary or non-ASCII text)", text
+                )
+            )
             pieces += [block[last : starts[r]]]
             last = ends[r]
         block = b"".join(pieces) + block[last:]  # the line becomes empty; numbering is kept
@@ -301,7 +364,9 @@ def _split(block, table, layout, source, first_line, misfits, bad_rows, extra_ba
         for index, (column, reason) in bad_rows.items():
             line = int(row_lines[index])
             rel = line - first_line
-            bad.append(BadRecord(source, line, column.replace("_", "-"), reason, block[starts[rel] : ends[rel]]))
+            bad.append(
+                BadRecord(source, line, column.replace("_", "-"), reason, block[starts[rel] : ends[rel]])
+            )
         keep = np.ones(table.num_rows, dtype=bool)
         keep[list(bad_rows)] = False
         table = table.filter(pa.array(keep))

@@ -40,7 +40,7 @@ def translate(sql: str) -> str:
     if athena._passes_through(tree):
         return tree.sql(dialect=WRITE)
     _to_iso8601(tree)
-    tree = tree.transform(_spark_semantics)
+    tree = tree.transform(_spark_semantics, copy=False)
     return athena.render(tree, WRITE)
 
 

@@ -1,0 +1,150 @@
+"""The numba tokenizer: on what it accepts, exactly pyarrow's batch; on anything unusual, None."""
+
+import gzip
+import io
+
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.records.test_properties import tables
+from vpcflow.records import fastparse, text_codec
+from vpcflow.records.formats import LogFormat
+from vpcflow.records.reader import read_batches, read_table
+from vpcflow.records.text_codec import TextLayout
+from vpcflow.records.writer import write_text
+
+DEFAULT = LogFormat.default()
+LAYOUT = TextLayout(DEFAULT)
+GOOD = b"2 123456789010 eni-0a1b 10.0.0.1 10.0.1.2 1000 443 6 10 8000 1418530010 1418530070 ACCEPT OK\n"
+NULLS = b"2 123456789010 eni-0a1b - - - - - - - 1418530010 1418530070 - NODATA\n"
+
+
+def pyarrow_batch(block: bytes, layout: TextLayout) -> pa.RecordBatch:
+    table = text_codec._read(block, layout, None, as_text=False, ascii=True)
+    return text_codec._to_batch(table, layout)
+
+
+def same_as_pyarrow(block: bytes, layout: TextLayout = LAYOUT) -> pa.RecordBatch:
+    ours = fastparse.parse(block, layout)
+    assert ours is not None, block
+    theirs = pyarrow_batch(block, layout)
+    assert ours.equals(theirs)
+    assert ours.schema == theirs.schema
+    for mine, its in zip(ours.columns, theirs.columns, strict=True):
+        assert mine.null_count == its.null_count
+        mine.validate(full=True)
+    return ours
+
+
+def test_aws_records_with_and_without_nulls():
+    batch = same_as_pyarrow(GOOD + NULLS + GOOD)
+    assert batch.num_rows == 3
+    assert batch.column("srcaddr").to_pylist() == ["10.0.0.1", None, "10.0.0.1"]
+    assert batch.column("bytes").to_pylist() == [8000, None, 8000]
+
+
+def test_a_last_line_without_a_newline_is_a_record():
+    assert same_as_pyarrow(GOOD + GOOD.rstrip(b"\n")).num_rows == 2
+
+
+def test_extremes_of_each_integer_type():
+    fmt = LogFormat.parse("${version} ${bytes} ${srcaddr}")
+    layout = TextLayout(fmt)
+    batch = same_as_pyarrow(b"2147483647 9223372036854775807 x\n0 0 y\n007 0009 z\n", layout)
+    assert batch.column("version").to_pylist() == [2**31 - 1, 0, 7]
+    assert batch.column("bytes").to_pylist() == [2**63 - 1, 0, 9]
+
+
+def test_leading_columns_are_checked_then_dropped():
+    layout = TextLayout(DEFAULT, ("timestamp",))
+    block = b"2024-01-01T00:00:00.000Z " + GOOD + b"- " + NULLS
+    batch = same_as_pyarrow(block, layout)
+    assert batch.schema.names == DEFAULT.columns
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        b"",
+        GOOD + b"\n" + GOOD,  # an empty line (pyarrow skips it; the careful path counts lines)
+        GOOD.replace(b" 443 ", b"  443 "),  # a double blank
+        b" " + GOOD,
+        GOOD.replace(b"OK\n", b"OK \n"),
+        GOOD.replace(b" OK\n", b"\n"),  # a field short
+        GOOD.replace(b" OK\n", b" OK extra\n"),  # a field over
+        GOOD.replace(b" 443 ", b" +443 "),
+        GOOD.replace(b" 443 ", b" -443 "),
+        GOOD.replace(b" 443 ", b" 4x3 "),
+        GOOD.replace(b" 443 ", b" 0x1bb "),
+        GOOD.replace(b"2 1234", b"2147483648 1234"),  # int32 overflow
+        GOOD.replace(b" 8000 ", b" 9223372036854775808 "),  # int64 overflow by one
+        GOOD.replace(b" 8000 ", b" 99999999999999999999 "),  # twenty digits
+        GOOD.replace(b"eni-0a1b", "eni-é".encode()),
+        GOOD.replace(b"eni-0a1b", b"eni\x01"),
+        GOOD.replace(b"eni-0a1b", b"eni\x7f"),
+        GOOD.replace(b"\n", b"\r\n"),
+    ],
+)
+def test_anything_unusual_is_left_to_pyarrow(block):
+    assert fastparse.parse(block, LAYOUT) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(tables(), st.booleans())
+def test_any_valid_table_written_as_text_parses_as_pyarrow_parses_it(case, newline_at_end):
+    fmt, table = case
+    out = io.BytesIO()
+    write_text(table, out, fmt)
+    body = out.getvalue().partition(b"\n")[2]  # the records, without the header
+    if not newline_at_end:
+        body = body.rstrip(b"\n")
+    batch = same_as_pyarrow(body, TextLayout(fmt))
+    assert pa.Table.from_batches([batch]).equals(table)
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """fastparse.parse with its calls and results counted, loaded before the read starts."""
+    module = text_codec.fast_parser(wait=True)
+    assert module is fastparse
+    calls = []
+    real = fastparse.parse
+
+    def parse(block, layout):
+        batch = real(block, layout)
+        calls.append(batch is not None)
+        return batch
+
+    monkeypatch.setattr(fastparse, "parse", parse)
+    return calls
+
+
+def big_file(tmp_path, bad_line: int | None = None):
+    lines = [GOOD.replace(b" 1000 ", b" %d " % i) for i in range(40_000)]
+    if bad_line is not None:
+        lines[bad_line - 2] = GOOD.replace(b"ACCEPT", b"MAYBE")
+    path = tmp_path / "big.log.gz"
+    path.write_bytes(gzip.compress(DEFAULT.header.encode() + b"\n" + b"".join(lines), 1))
+    return path
+
+
+def test_a_big_trusted_file_is_read_by_the_tokenizer(tmp_path, counted, monkeypatch):
+    path = big_file(tmp_path)
+    fast = read_table(path)
+    assert counted and all(counted)
+    monkeypatch.setattr(text_codec, "FAST_MIN_BYTES", 1 << 62)
+    assert fast.equals(read_table(path))
+    assert fast.num_rows == 40_000
+
+
+def test_a_bad_value_in_a_tokenized_block_is_reported_by_the_careful_path(tmp_path, counted):
+    from vpcflow.records.badrecords import ReadStats
+
+    stats = ReadStats()
+    path = big_file(tmp_path, bad_line=30_001)
+    rows = sum(b.num_rows for b in read_batches(path, on_error="skip", stats=stats))
+    assert counted
+    assert rows == 39_999 and stats.bad == 1
+    assert stats.errors[0].line == 30_001 and stats.errors[0].field == "action"
