@@ -76,3 +76,24 @@ def test_duckdb_dialect_runs_as_is(engine, records):
 def test_unknown_dialect_is_refused():
     with pytest.raises(QueryError, match="unknown dialect"):
         to_duckdb("SELECT 1", "mysql")
+
+
+def test_a_name_resolves_as_athena_resolves_it(engine, records):
+    """An output alias that shadows a column: WHERE and GROUP BY mean the column, ORDER BY the
+    alias (Trino's rules). Checked end to end, since translation leaves names to the engine."""
+    rows = run_sql(
+        engine,
+        "SELECT srcaddr AS dstaddr, upper(action) AS action FROM vpc_flow_logs "
+        "WHERE dstaddr = '192.0.2.10' AND action = 'ACCEPT' ORDER BY dstaddr DESC",
+    ).to_pylist()
+    expected = sorted(
+        (r["srcaddr"] for r in records if r["dstaddr"] == "192.0.2.10" and r["action"] == "ACCEPT"),
+        key=lambda v: (v is not None, v),
+        reverse=True,
+    )
+    assert expected and [r["dstaddr"] for r in rows] == expected
+    grouped = run_sql(
+        engine, "SELECT dstaddr AS srcaddr, count(*) AS n FROM vpc_flow_logs GROUP BY dstaddr ORDER BY 2, 1"
+    )
+    assert sum(grouped.column("n").to_pylist()) == len(records)
+    assert len(grouped) == len({r["dstaddr"] for r in records})

@@ -104,7 +104,7 @@ def estimate(lake: str | Path, sql: str, *, price_per_tb: float = PRICE_PER_TB) 
     root = Path(lake)
     if not root.is_dir():
         raise QueryError(f"{root}: no such lake folder for --estimate")
-    tree = athena.prepare(sql)
+    tree = athena.prepare(sql, qualified=True)
     if not isinstance(tree, exp.Query):
         return Estimate(price_per_tb=price_per_tb)
     files = _FileIndex(root)
