@@ -97,3 +97,18 @@ def test_a_name_resolves_as_athena_resolves_it(engine, records):
     )
     assert sum(grouped.column("n").to_pylist()) == len(records)
     assert len(grouped) == len({r["dstaddr"] for r in records})
+
+
+def test_a_statement_is_translated_once_and_a_bad_one_raises_every_time(monkeypatch):
+    from vpcflow.query import dialects
+    from vpcflow.query.dialects import athena
+
+    calls = []
+    real = athena.translate
+    monkeypatch.setattr(athena, "translate", lambda sql: calls.append(sql) or real(sql))
+    sql = "SELECT count(*) AS n FROM vpc_flow_logs WHERE dstport = 4443 -- translated once"
+    first = dialects.translate(sql, "athena", "duckdb")
+    assert dialects.translate(sql, "athena", "duckdb") == first and calls == [sql]
+    for _ in range(2):
+        with pytest.raises(QueryError, match="format_datetime"):
+            dialects.translate("SELECT format_datetime(x, 'y') -- cached?", "athena", "duckdb")
