@@ -179,6 +179,9 @@ def parse(block: bytes | memoryview, layout) -> pa.RecordBatch | None:
     the block is unusual (or too big for int32 offsets); parse it with pyarrow."""
     plan = _plan(layout)
     data = np.frombuffer(block, dtype=np.uint8)
+    # Read-only whatever the buffer (bytes, or libdeflate's writable output): numba compiles and
+    # loads one kernel per argument type, and `warm` loads this one.
+    data.flags.writeable = False
     if plan is None or data.size == 0 or data.size >= 2**31:
         return None
     kinds, slots, counts, types = plan
