@@ -122,8 +122,10 @@ def _parse_trusted(block: bytes | memoryview, layout: TextLayout) -> BlockResult
     """The fast path with nothing to set aside, or None: parse the block the normal way."""
     batch = _fast_parse(block, layout)
     if batch is not None:  # the same values pyarrow would give, so the same value checks
-        # Its numbers have no sign, so only the enumerated values need a check.
-        return None if _check_values(batch, layout, typed=True, numbers=False) else BlockResult(batch, [])
+        # Its numbers have no sign and its strings are AWS's enumerated values (checked as it
+        # read them): what is left is the enumerated numbers.
+        bad = _check_values(batch, layout, typed=True, numbers=False, strings=False)
+        return None if bad else BlockResult(batch, [])
     try:
         table = _read(block, layout, None, as_text=False, ascii=True)
     except (pa.ArrowInvalid, UnicodeDecodeError):
@@ -248,7 +250,7 @@ def _fold_blanks(block: bytes) -> bytes:
 
 
 def _check_values(
-    table: pa.Table, layout: TextLayout, *, typed: bool, numbers: bool = True
+    table: pa.Table, layout: TextLayout, *, typed: bool, numbers: bool = True, strings: bool = True
 ) -> dict[int, tuple[str, str]]:
     """Rows whose values AWS never writes: {row index: (column, reason)}, first failing column wins."""
     bad: dict[int, tuple[str, str]] = {}
@@ -259,7 +261,7 @@ def _check_values(
         if f.is_numeric and numbers:
             for index, reason in _numeric_problems(column, f, typed).items():
                 bad.setdefault(index, (name, reason))
-        if f.strict and f.values:
+        if f.strict and f.values and (strings or f.is_numeric):
             for index, reason in _value_problems(column, f).items():
                 bad.setdefault(index, (name, reason))
     return bad
