@@ -432,8 +432,10 @@ def test_sg_suggest_matches_an_interfaces_ipv6_address_whatever_its_spelling(tmp
 
 def test_services_prefilter_keeps_every_address_of_a_short_prefix_and_ipv6(tmp_path):
     """On DuckDB, services first drops addresses whose /16 holds no AWS prefix: addresses deep in a
-    /14 or /15 (52.7.x is in 52.4.0.0/14, 52.217.x in 52.216.0.0/15) and IPv6 ones must survive it."""
-    addresses = ["52.7.200.1", "52.217.9.9", "52.216.0.1", "2a05:d078:8000::1", "93.184.216.34", "52.99.0.1"]
+    /14 or /15 (52.7.x is in 52.4.0.0/14, 52.217.x in 52.216.0.0/15) and IPv6 ones must survive it,
+    and so must one-digit first octets, whose first three characters hold the second octet (3.218.x)."""
+    addresses = ["52.7.200.1", "52.217.9.9", "52.216.0.1", "2a05:d078:8000::1", "93.184.216.34", "52.99.0.1",
+                 "3.218.180.7", "3.21.0.1", "18.201.3.4", "18.20.1.1", "54.209.255.254", "5.4.2.1"]  # fmt: skip
     records = [flow("10.0.0.5", a, 40000, 443, bytes=100 + i) for i, a in enumerate(addresses)]
     prefixes = sample_prefixes()
     expected = defaultdict(int)
