@@ -171,3 +171,33 @@ def test_without_numba_big_files_are_read_by_pyarrow(tmp_path, monkeypatch):
     path = big_file(tmp_path)
     table = read_table(path)
     assert table.num_rows == 40_000 and table.column("srcport").to_pylist()[:3] == [0, 1, 2]
+
+
+def test_a_streamed_input_is_tokenized_and_its_lines_still_numbered(tmp_path, counted, monkeypatch):
+    """An open stream is read in blocks (never whole): the tokenizer reads them too, and a bad
+    line after several of its blocks is still named by its physical line."""
+    from vpcflow.records import reader
+    from vpcflow.records.badrecords import ReadStats
+
+    monkeypatch.setattr(reader, "BLOCK_BYTES", 1_200_000)  # 3.8 MB of text: four blocks
+
+    path = big_file(tmp_path, bad_line=39_000)  # past the first blocks
+    stream = io.BytesIO(path.read_bytes())
+    stream.name = "piped.log.gz"
+    stats = ReadStats()
+    rows = sum(b.num_rows for b in read_batches(stream, on_error="skip", stats=stats))
+    assert sum(counted) >= 2  # blocks before the bad one were tokenized
+    assert rows == 39_999 and stats.bad == 1
+    assert stats.errors[0].line == 39_000 and stats.errors[0].field == "action"
+
+
+def test_a_file_the_reader_does_not_trust_is_tokenized_too(tmp_path, counted, monkeypatch):
+    # an 'x' sends a whole file off the trusted path (pyarrow reads 0x1f as hex in numbers);
+    # in a string it is a plain value, and the tokenizer reads it as one
+    lines = [GOOD.replace(b"eni-0a1b", b"eni-0x%d" % i) for i in range(40_000)]
+    path = tmp_path / "x.log.gz"
+    path.write_bytes(gzip.compress(DEFAULT.header.encode() + b"\n" + b"".join(lines), 1))
+    fast = read_table(path)
+    assert counted and all(counted)
+    monkeypatch.setattr(text_codec, "FAST_MIN_BYTES", 1 << 62)
+    assert fast.equals(read_table(path)) and fast.column("interface_id")[7].as_py() == "eni-0x7"

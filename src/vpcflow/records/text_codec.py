@@ -91,6 +91,9 @@ def parse_block(
 
     A trusted block's result has no `line_count` (0) when it is clean: the reader numbers its lines
     from the block's offset, and only when some block has bad records."""
+    result = _tokenized(block, layout)  # trusted or not: the tokenizer vouches for what it reads
+    if result is not None:
+        return result
     if trusted:
         result = _parse_trusted(block, layout)
         if result is not None:
@@ -120,14 +123,23 @@ def _parse(block: bytes, layout: TextLayout, source: str, first_line: int) -> Bl
     return _split(block, table, layout, source, first_line, misfits, bad_rows, [])
 
 
+def _tokenized(block: bytes | memoryview, layout: TextLayout) -> BlockResult | None:
+    """A big block read whole by the numba tokenizer with nothing to set aside, or None. It accepts
+    printable ASCII only, in exactly the layout's fields, so a block it reads needs no trust."""
+    batch = _fast_parse(block, layout)
+    if batch is None:
+        return None
+    # Its numbers have no sign and its strings are AWS's enumerated values (checked as it read
+    # them): what is left is the enumerated numbers.
+    if _check_values(batch, layout, typed=True, numbers=False, strings=False):
+        return None
+    # No empty line gets through the tokenizer: a newline ends every row but an unterminated last.
+    newlines = batch.num_rows - (0 if block[-1:] == b"\n" else 1)
+    return BlockResult(batch, [], line_count=newlines)
+
+
 def _parse_trusted(block: bytes | memoryview, layout: TextLayout) -> BlockResult | None:
     """The fast path with nothing to set aside, or None: parse the block the normal way."""
-    batch = _fast_parse(block, layout)
-    if batch is not None:
-        # Its numbers have no sign and its strings are AWS's enumerated values (checked as it
-        # read them): what is left is the enumerated numbers.
-        bad = _check_values(batch, layout, typed=True, numbers=False, strings=False)
-        return None if bad else BlockResult(batch, [])
     try:
         table = _read(block, layout, None, as_text=False, ascii=True)
     except (pa.ArrowInvalid, UnicodeDecodeError):
