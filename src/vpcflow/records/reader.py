@@ -283,6 +283,8 @@ def _memory_blocks(text: bytes, start: int) -> Iterator[tuple[int, memoryview]]:
     view, end = memoryview(text), len(text)
     while start < end:
         stop = min(start + BLOCK_BYTES, end)
+        if end - stop < BLOCK_BYTES // 4:
+            stop = end  # a short tail joins this block: under 1 MiB it would miss the tokenizer
         if stop < end:
             cut = text.rfind(b"\n", start, stop) + 1
             if cut == 0 or cut <= start:  # a line longer than a block: up to its end
