@@ -40,6 +40,7 @@ from vpcflow.reports.enrich import aws_ranges  # noqa: E402
 T0 = 1_764_000_000  # 2025-11-24T16:00:00Z
 ACCOUNT, REGION = "123456789012", "eu-west-1"
 FILE_ROWS = 2_000_000
+SCANNERS = np.array([f"185.220.101.{i}" for i in range(1, 21)])
 
 
 def _ips(prefix_first: np.ndarray, prefix_second: np.ndarray, rng, n) -> np.ndarray:
@@ -75,11 +76,19 @@ def make_batch(n: int, day_start: int, rng: np.random.Generator) -> pa.Table:
         rng.choice(np.array([443, 80, 53]), n),
     )
     sport = rng.integers(1024, 65535, n)
-    # Scanners: one in a thousand records walks ports of one host or one port across hosts.
+    # Scanners: one in a thousand records comes from one of 20 scanners, each busy in one burst of
+    # four minutes a day: the first 15 walk ports of one host each (vertical), the last 5 sweep
+    # port 22 across the hosts (horizontal). Hundreds of tries a burst: findings at the defaults.
     scan = rng.random(n) < 0.001
-    dport = np.where(scan, rng.integers(1, 1024, n), dport)
+    who = rng.integers(0, 20, n)
+    sweeper = who >= 15
+    src = np.where(scan, SCANNERS[who], src)
+    dst = np.where(scan & ~sweeper, np.char.add("10.0.0.", (who + 10).astype(str)), dst)
+    dport = np.where(scan & sweeper, 22, np.where(scan, rng.integers(1, 1024, n), dport))
+    inbound = inbound | scan
     start = day_start + rng.integers(0, 86_340, n)
-    nat = (kind >= 0.9) & (rng.random(n) < 0.5)
+    start = np.where(scan, day_start + (who * 4_271) % 86_000 + rng.integers(0, 240, n), start)
+    nat = (kind >= 0.9) & (rng.random(n) < 0.5) & ~scan
     eni = np.where(
         nat,
         "eni-0ffff0000000000aa",
