@@ -58,8 +58,10 @@ def test_cat_bad_records_policies(tmp_path):
     skip = vpcflow("cat", path, "-o", "json", "--on-error", "skip")
     assert skip.returncode == 0 and len(skip.stdout.splitlines()) == 2
     assert "2 good records, 1 bad records" in skip.stderr
+    assert f"error: {path}:3: field 'action': unknown value 'ALLOW'" in skip.stderr  # read on, but named
     quarantine = vpcflow("cat", path, "-o", "json", "--on-error", "quarantine", "--quarantine-dir", tmp_path / "q")
     assert quarantine.returncode == 1 and len(quarantine.stdout.splitlines()) == 2
+    assert quarantine.stderr.splitlines()[0].startswith(f"error: {path}:3: field 'action'")
     assert (tmp_path / "q" / "bad.log.bad").read_text() == LINES[0].replace("ACCEPT", "ALLOW") + "\n"
 
 

@@ -41,7 +41,16 @@ def expand_paths(paths: list[Path]) -> list[Path]:
 
 
 def summarise(stats: ReadStats, on_error: OnError, quarantine: Quarantine | None) -> int:
-    """Print the closing counts to stderr; the exit status: 1 when records were bad (unless skip)."""
+    """Print the closing counts to stderr; the exit status: 1 when records were bad (unless skip).
+
+    Under skip and quarantine the bad records kept for messages are named first (file, line,
+    field), so reading on never hides what was wrong; under fail the error that stopped the read
+    was printed already."""
+    if on_error is not OnError.fail:
+        for bad in stats.errors:
+            typer.echo(f"error: {bad.error()}", err=True)
+        if stats.bad > len(stats.errors) == stats.keep:
+            typer.echo(f"error: ... the first {stats.keep} bad records shown", err=True)
     note = ""
     if quarantine is not None and stats.bad:
         note = f"; bad lines kept in {quarantine.directory}/"
