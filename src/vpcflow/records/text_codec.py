@@ -247,18 +247,13 @@ def _read(
             invalid_row_handler=on_misfit,
         ),
         convert_options=pacsv.ConvertOptions(
-            column_types=layout.types(as_text),
-            null_values=["-"],
-            strings_can_be_null=True,
-            check_utf8=not ascii,
+            column_types=layout.types(as_text), null_values=["-"], strings_can_be_null=True, check_utf8=not ascii
         ),
     )
 
 
 def _fold_would_help(misfits: list[tuple[int, str]]) -> bool:
-    return any(
-        "  " in text or "\t" in text or text.startswith(" ") or text.endswith(" ") for _, text in misfits
-    )
+    return any("  " in text or "\t" in text or text.startswith(" ") or text.endswith(" ") for _, text in misfits)
 
 
 def _fold_blanks(block: bytes) -> bytes:
@@ -291,16 +286,12 @@ def _numeric_problems(column: pa.ChunkedArray, f: Field, typed: bool) -> dict[in
         mask = pc.less(column, 0)
         return {i: f"negative value for {f.token}" for i in _true_rows(mask)}
     digits = pc.match_substring_regex(column, r"^[0-9]{1,19}$")
-    problems = {
-        i: f"expected a whole number, found {_value(column, i)!r}" for i in _true_rows(pc.invert(digits))
-    }
+    problems = {i: f"expected a whole number, found {_value(column, i)!r}" for i in _true_rows(pc.invert(digits))}
     ok = pc.fill_null(digits, True)
     as_int = pc.cast(pc.if_else(ok, pc.utf8_slice_codeunits(column, 0, 18), None), pa.int64())
     # 19 digits may still fit an int64: equal-length digit strings compare as their numbers.
     length = pc.utf8_length(column)
-    too_long = pc.or_(
-        pc.greater(length, 19), pc.and_(pc.equal(length, 19), pc.greater(column, str(2**63 - 1)))
-    )
+    too_long = pc.or_(pc.greater(length, 19), pc.and_(pc.equal(length, 19), pc.greater(column, str(2**63 - 1))))
     big = pc.and_(ok, pc.or_(too_long, pc.greater(as_int, _INT_LIMITS[f.kind])))
     for i in _true_rows(big):
         problems.setdefault(i, f"{_value(column, i)} is too large for {f.token} ({f.kind})")
@@ -348,11 +339,7 @@ def _parse_damaged(block: bytes, layout: TextLayout, source: str, first_line: in
         pieces, last = [], 0
         for r in rel.tolist():
             text = block[starts[r] : ends[r]]
-            binary_lines.append(
-                BadRecord(
-                    source, first_line + r, None, "bytes AWS never writes (binary or non-ASCII text)", text
-                )
-            )
+            binary_lines.append(BadRecord(source, first_line + r, None, "bytes AWS never writes (binary or non-ASCII text)", text))
             pieces += [block[last : starts[r]]]
             last = ends[r]
         block = b"".join(pieces) + block[last:]  # the line becomes empty; numbering is kept
@@ -382,9 +369,7 @@ def _split(block, table, layout, source, first_line, misfits, bad_rows, extra_ba
         for index, (column, reason) in bad_rows.items():
             line = int(row_lines[index])
             rel = line - first_line
-            bad.append(
-                BadRecord(source, line, column.replace("_", "-"), reason, block[starts[rel] : ends[rel]])
-            )
+            bad.append(BadRecord(source, line, column.replace("_", "-"), reason, block[starts[rel] : ends[rel]]))
         keep = np.ones(table.num_rows, dtype=bool)
         keep[list(bad_rows)] = False
         table = table.filter(pa.array(keep))

@@ -31,7 +31,7 @@ def aggregate_sql(where: str, options: Options, *, duckdb: bool = False) -> str:
     # of one-off sources by an integer is cheaper than by their text. Two sources sharing a hash
     # only make a group look busier, never less busy: the filter stays a superset, and everything
     # after it is counted by address, so findings are exact.
-    key = "hash(srcaddr)" if duckdb else "srcaddr"
+    key, p_key = ("hash(srcaddr)", "hash(p.srcaddr)") if duckdb else ("srcaddr", "p.srcaddr")
     return f"""
         WITH probes AS (
             SELECT srcaddr, dstaddr, dstport, start, "end", action, (start // {w}) * {w} AS window_start
@@ -47,7 +47,7 @@ def aggregate_sql(where: str, options: Options, *, duckdb: bool = False) -> str:
         ),
         tries AS (
             SELECT DISTINCT p.srcaddr, p.window_start, p.dstaddr, p.dstport
-            FROM probes p JOIN busy b ON {key.replace("srcaddr", "p.srcaddr")} = b.source_key
+            FROM probes p JOIN busy b ON {p_key} = b.source_key
                                      AND p.window_start = b.window_start
         ),
         vertical AS (

@@ -17,13 +17,13 @@ NAME = "services"
 TITLE = "Traffic by AWS service and region"
 
 
-def sides_sql(where: str, *, duckdb: bool = False, leads: list[str] | None = None) -> str:
-    # On DuckDB the addresses that cannot be AWS's are dropped before the per-address sums (on
-    # mostly-internet traffic that is most of them: 73 s -> ~30 s on 100M records, BENCHMARKS.md),
-    # first by their leading characters (`leads`, see enrich.may_be_aws_sql).
-    # Spark and Athena have no copy of the AWS prefixes, so they sum every address.
-    to_aws = f"WHERE {enrich.may_be_aws_sql('dst', leads)}" if duckdb else ""
-    from_aws = f"WHERE {enrich.may_be_aws_sql('src', leads)}" if duckdb else ""
+def sides_sql(where: str, *, leads: list[str] | None = None) -> str:
+    # With `leads` (on DuckDB, which holds the AWS prefixes: see enrich.may_be_aws_sql) the
+    # addresses that cannot be AWS's are dropped before the per-address sums (on mostly-internet
+    # traffic that is most of them: 73 s -> ~17 s on 100M records, BENCHMARKS.md). Spark and
+    # Athena have no copy of the AWS prefixes, so they sum every address.
+    to_aws = f"WHERE {enrich.may_be_aws_sql('dst', leads)}" if leads is not None else ""
+    from_aws = f"WHERE {enrich.may_be_aws_sql('src', leads)}" if leads is not None else ""
     return f"""
         WITH flows AS (
             SELECT coalesce(pkt_srcaddr, srcaddr) AS src, coalesce(pkt_dstaddr, dstaddr) AS dst, bytes, packets
@@ -39,9 +39,8 @@ def sides_sql(where: str, *, duckdb: bool = False, leads: list[str] | None = Non
 
 def sql(source: Source, options: Options) -> str:
     # The per-address sums are computed once and both joined and classified from there.
-    local = source.remote is None
-    leads = enrich.aws_v4_leads(source.con) if local else None
-    sides = sides_sql(source.where(options.period), duckdb=local, leads=leads)
+    leads = enrich.aws_v4_leads(source.con) if source.remote is None else None
+    sides = sides_sql(source.where(options.period), leads=leads)
     return f"""
         WITH vpcflow_sides AS MATERIALIZED ({source.relation(sides)})
         SELECT s.service, s.region, a.direction, sum(a.bytes)::BIGINT AS bytes, sum(a.packets)::BIGINT AS packets,
