@@ -201,3 +201,15 @@ def test_a_file_the_reader_does_not_trust_is_tokenized_too(tmp_path, counted, mo
     assert counted and all(counted)
     monkeypatch.setattr(text_codec, "FAST_MIN_BYTES", 1 << 62)
     assert fast.equals(read_table(path)) and fast.column("interface_id")[7].as_py() == "eni-0x7"
+
+
+def test_the_trust_check_runs_only_for_a_block_the_tokenizer_declines(tmp_path, counted):
+    from vpcflow.records.reader import open_flow_log
+
+    big = open_flow_log(big_file(tmp_path))
+    assert sum(b.num_rows for b in big.batches()) == 40_000 and all(counted)
+    assert big._clean is None  # every block tokenized: the file's bytes never scanned for trust
+    small = tmp_path / "small.log"
+    small.write_bytes(DEFAULT.header.encode() + b"\n" + GOOD)
+    flow = open_flow_log(small)
+    assert sum(b.num_rows for b in flow.batches()) == 1 and flow._clean is True

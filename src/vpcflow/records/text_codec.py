@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,7 +86,12 @@ class BlockResult:
 
 
 def parse_block(
-    block: bytes | memoryview, layout: TextLayout, source: str, first_line: int = 1, *, trusted: bool = False
+    block: bytes | memoryview,
+    layout: TextLayout,
+    source: str,
+    first_line: int = 1,
+    *,
+    trusted: bool | Callable[[], bool] = False,
 ) -> BlockResult:
     """Parse whole lines (`block` ends at a line end) whose first line is `first_line` of `source`.
 
@@ -94,7 +100,7 @@ def parse_block(
     result = _tokenized(block, layout)  # trusted or not: the tokenizer vouches for what it reads
     if result is not None:
         return result
-    if trusted:
+    if trusted() if callable(trusted) else trusted:  # asked only when the tokenizer declined
         result = _parse_trusted(block, layout)
         if result is not None:
             return result
