@@ -1,8 +1,8 @@
 """Space-separated flow log text, one block of whole lines at a time, into typed Arrow columns.
 
 Three paths, fastest first, so that clean data pays nothing for the checks damaged data needs:
-1. fast: for a big block of clean text, a numba tokenizer (fastparse.py) that gives exactly
-   pyarrow's batch or gives up; otherwise pyarrow's CSV parser straight into the catalog types,
+1. fast: for clean text, a tokenizer in C (fastparse.py) that gives exactly pyarrow's batch or
+   gives up; otherwise pyarrow's CSV parser straight into the catalog types,
    '-' as null; rows with the wrong field count are set aside by the parser; enumerated fields
    are checked on their distinct values.
    A block the reader vouches for (`trusted`: its file is ASCII with no CR, tab or hex prefix)
@@ -19,7 +19,6 @@ Line numbers are physical lines of the input, 1-based, so errors point at the li
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -130,7 +129,7 @@ def _parse(block: bytes, layout: TextLayout, source: str, first_line: int) -> Bl
 
 
 def _tokenized(block: bytes | memoryview, layout: TextLayout) -> BlockResult | None:
-    """A big block read whole by the numba tokenizer with nothing to set aside, or None. It accepts
+    """A block read whole by the tokenizer with nothing to set aside, or None. It accepts
     printable ASCII only, in exactly the layout's fields, so a block it reads needs no trust."""
     batch = _fast_parse(block, layout)
     if batch is None:
@@ -155,49 +154,16 @@ def _parse_trusted(block: bytes | memoryview, layout: TextLayout) -> BlockResult
     return BlockResult(_to_batch(table, layout), [])
 
 
-FAST_MIN_BYTES = 1 << 20  # smaller blocks skip the numba tokenizer: loading it costs ~0.4 s
-_fast = None  # the fastparse module, once imported and its kernels loaded
-_warming: threading.Thread | None = None
-_warming_lock = threading.Lock()
+try:
+    from vpcflow.records import fastparse as _fast
+except ImportError:  # the C extension was not built here (no compiler): pyarrow reads every block
+    _fast = None
 
 
 def _fast_parse(block: bytes | memoryview, layout: TextLayout) -> pa.RecordBatch | None:
-    """The numba tokenizer's batch (fastparse.py), or None: a small or unusual block, no numba, or
-    numba still loading; pyarrow then reads the block as before."""
-    if len(block) < FAST_MIN_BYTES:
-        return None
-    if _fast is None:
-        fast_parser(wait=False)
-        return None
-    return _fast.parse(block, layout)
-
-
-def fast_parser(*, wait: bool = True):
-    """The fastparse module, loading it on a thread of its own the first time: importing numba and
-    loading the kernels takes ~0.4 s, during which the first blocks are read by pyarrow on the other
-    threads instead of waiting. None while it loads (unless `wait`) or when numba is missing."""
-    global _warming
-    with _warming_lock:
-        if _warming is None:
-            # Not a daemon: interpreter exit waits for an import in progress instead of tearing it down.
-            _warming = threading.Thread(target=_warm, name="vpcflow-fastparse")
-            _warming.start()
-    if wait:
-        _warming.join()
-    return _fast
-
-
-def _warm() -> None:
-    global _fast
-    try:
-        from vpcflow.records import fastparse
-
-        fastparse.warm()
-    except Exception:  # noqa: BLE001
-        # No numba, or it cannot load or compile here: the reader is then only slower (pyarrow
-        # reads every block), never wrong. Tests assert that it loads where numba is installed.
-        return
-    _fast = fastparse
+    """The tokenizer's batch (fastparse.py), or None: an unusual block, or no tokenizer built;
+    pyarrow then reads the block as before."""
+    return None if _fast is None else _fast.parse(block, layout)
 
 
 def _printable_strings(table: pa.Table) -> bool:
