@@ -72,6 +72,24 @@ static Py_ssize_t count_rows_in(const uint8_t *d, Py_ssize_t n) {
     return rows;
 }
 
+/* Up to 8 ASCII digits at p (p[0..8) readable) as a number, all at once (SWAR: no loop whose trip
+ * count depends on the data, so no mispredicted exit); -1 if a byte is not a digit. */
+static inline int64_t digits8(const uint8_t *p, int length) {
+    uint64_t chunk;
+    memcpy(&chunk, p, 8); /* little-endian: the first digit in the lowest byte */
+    int shift = (8 - length) * 8; /* the digits to the top, leading '0's below them */
+    if (shift)
+        chunk = (chunk << shift) | (0x3030303030303030ULL >> (64 - shift));
+    const uint64_t nibbles = 0xF0F0F0F0F0F0F0F0ULL, zeros = 0x3030303030303030ULL;
+    if ((chunk & nibbles) != zeros || ((chunk + 0x0606060606060606ULL) & nibbles) != zeros)
+        return -1; /* every byte 0x30..0x39: high nibble 3, and still 3 after adding 6 */
+    uint64_t v = chunk - zeros;
+    v = v * 10 + (v >> 8); /* each byte pair: ten times the first digit plus the second */
+    v = (((v & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
+         (((v >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32;
+    return (int64_t)v;
+}
+
 typedef struct {
     const int8_t *kinds;        /* per column: SKIP, INT32, INT64 or STRING */
     const int64_t *slots;       /* per column: its row among the columns of its kind */
@@ -94,20 +112,28 @@ static int is_allowed(const Columns *t, Py_ssize_t c, const uint8_t *value, Py_s
     return 0;
 }
 
-/* Fill the columns: the number of rows read, or -1 - (byte offset) where the block is unusual. */
-static Py_ssize_t tokenize_into(const uint8_t *d, Py_ssize_t n, Columns *t) {
-    Py_ssize_t pos = 0, row = 0, ncols = t->ncols, rows = t->rows;
+/* Fill the columns: the number of rows read, or -1 - (byte offset) where the block is unusual.
+ * The columns are copied to restrict-qualified locals: byte stores may alias anything in C, and
+ * without `restrict` every store to `valid` or `chars` would reload the plan from memory. */
+static Py_ssize_t tokenize_into(const uint8_t *restrict d, Py_ssize_t n, const Columns *t) {
+    const int8_t *restrict kinds = t->kinds;
+    const int64_t *restrict slots = t->slots, *restrict first = t->first, *restrict last = t->last;
+    int32_t *restrict i32 = t->i32, *restrict offsets = t->offsets;
+    int64_t *restrict i64 = t->i64, *restrict nulls = t->nulls;
+    uint8_t *restrict chars = t->chars, *restrict valid = t->valid;
+    const Py_ssize_t ncols = t->ncols, rows = t->rows, chars_width = t->chars_width;
+    Py_ssize_t pos = 0, row = 0;
     while (pos < n) {
         if (row >= rows)
             return -1 - pos;
         for (Py_ssize_t c = 0; c < ncols; c++) {
-            int kind = t->kinds[c];
-            int64_t k = t->slots[c];
+            int kind = kinds[c];
+            int64_t k = slots[c];
             Py_ssize_t start = pos, end;
             int32_t at = 0;
             if (kind == STRING) {
-                at = t->offsets[k * (rows + 1) + row];
-                end = field_end(d, pos, n, t->chars + k * t->chars_width + at);
+                at = offsets[k * (rows + 1) + row];
+                end = field_end(d, pos, n, chars + k * chars_width + at);
             } else {
                 end = field_end(d, pos, n, NULL);
             }
@@ -115,33 +141,42 @@ static Py_ssize_t tokenize_into(const uint8_t *d, Py_ssize_t n, Columns *t) {
             if (length == 0) /* an empty line, a double or edge blank, or a byte AWS never writes */
                 return -1 - start;
             int null = length == 1 && d[start] == '-';
-            t->valid[c * rows + row] = !null;
-            t->nulls[c] += null;
+            valid[c * rows + row] = !null;
+            nulls[c] += null;
             if (kind == STRING) {
                 if (null)
                     length = 0;
-                else if (t->first[c] < t->last[c] && !is_allowed(t, c, d + start, length))
+                else if (first[c] < last[c] && !is_allowed(t, c, d + start, length))
                     return -1 - start;
-                t->offsets[k * (rows + 1) + row + 1] = at + (int32_t)length;
+                offsets[k * (rows + 1) + row + 1] = at + (int32_t)length;
             } else if (kind != SKIP) {
                 /* Nineteen digits always fit a uint64, so the range checks below are exact. */
                 uint64_t value = 0;
                 if (!null) {
                     if (length > 19 || (kind == INT32 && length > 10))
                         return -1 - start;
-                    for (Py_ssize_t i = start; i < end; i++) {
-                        unsigned digit = (unsigned)d[i] - '0';
-                        if (digit > 9) /* a sign, a point, a letter */
-                            return -1 - i;
-                        value = value * 10 + digit;
+                    if (length <= 16 && start + 16 <= n) { /* 16 bytes readable: two words at most */
+                        int high = length > 8 ? (int)length - 8 : 0;
+                        int64_t top = high ? digits8(d + start, high) : 0;
+                        int64_t low = digits8(d + start + high, (int)length - high);
+                        if (top < 0 || low < 0) /* a sign, a point, a letter */
+                            return -1 - start;
+                        value = (uint64_t)top * 100000000u + (uint64_t)low;
+                    } else {
+                        for (Py_ssize_t i = start; i < end; i++) {
+                            unsigned digit = (unsigned)d[i] - '0';
+                            if (digit > 9)
+                                return -1 - i;
+                            value = value * 10 + digit;
+                        }
                     }
                     if (value > (kind == INT32 ? (uint64_t)INT32_MAX : (uint64_t)INT64_MAX))
                         return -1 - start;
                 }
                 if (kind == INT32) /* 0 under a null, as pyarrow writes */
-                    t->i32[k * rows + row] = (int32_t)value;
+                    i32[k * rows + row] = (int32_t)value;
                 else
-                    t->i64[k * rows + row] = (int64_t)value;
+                    i64[k * rows + row] = (int64_t)value;
             }
             /* Separator: a space between fields, a newline (or the end) after the last one. */
             if (c == ncols - 1) {
