@@ -105,7 +105,21 @@ typedef struct {
     Py_ssize_t ncols, rows, chars_width, allowed_width;
 } Columns;
 
-static int is_allowed(const Columns *t, Py_ssize_t c, const uint8_t *value, Py_ssize_t length) {
+/* Whether a value is one of those AWS enumerates for column c. A value of up to 8 bytes with 8
+ * readable is compared as one word against each (the plan pads `allowed` to 8 bytes or more). */
+static inline int is_allowed(const Columns *t, Py_ssize_t c, const uint8_t *value, Py_ssize_t length,
+                             const uint8_t *data_end) {
+    if (length <= 8 && value + 8 <= data_end && t->allowed_width >= 8) {
+        uint64_t word, each;
+        memcpy(&word, value, 8);
+        word &= ~0ULL >> (64 - 8 * length); /* the value's bytes; zeros after, as in `allowed` */
+        for (int64_t a = t->first[c]; a < t->last[c]; a++) {
+            memcpy(&each, t->allowed + a * t->allowed_width, 8);
+            if (t->allowed_len[a] == length && each == word)
+                return 1;
+        }
+        return 0;
+    }
     for (int64_t a = t->first[c]; a < t->last[c]; a++)
         if (t->allowed_len[a] == length && memcmp(t->allowed + a * t->allowed_width, value, length) == 0)
             return 1;
@@ -146,7 +160,7 @@ static Py_ssize_t tokenize_into(const uint8_t *restrict d, Py_ssize_t n, const C
             if (kind == STRING) {
                 if (null)
                     length = 0;
-                else if (first[c] < last[c] && !is_allowed(t, c, d + start, length))
+                else if (first[c] < last[c] && !is_allowed(t, c, d + start, length, d + n))
                     return -1 - start;
                 offsets[k * (rows + 1) + row + 1] = at + (int32_t)length;
             } else if (kind != SKIP) {
@@ -155,7 +169,11 @@ static Py_ssize_t tokenize_into(const uint8_t *restrict d, Py_ssize_t n, const C
                 if (!null) {
                     if (length > 19 || (kind == INT32 && length > 10))
                         return -1 - start;
-                    if (length <= 16 && start + 16 <= n) { /* 16 bytes readable: two words at most */
+                    if (length == 1) { /* a protocol, a version: common enough for a shortcut */
+                        value = (unsigned)d[start] - '0';
+                        if (value > 9)
+                            return -1 - start;
+                    } else if (length <= 16 && start + 16 <= n) { /* 16 bytes readable: two words */
                         int high = length > 8 ? (int)length - 8 : 0;
                         int64_t top = high ? digits8(d + start, high) : 0;
                         int64_t low = digits8(d + start + high, (int)length - high);

@@ -83,7 +83,8 @@ def _plan(layout) -> _Plan | None:
         if kind == STRING and f is not None and f.strict and f.values:
             values += [v.encode() for v in f.values]  # numeric ones are checked after (text_codec)
         last.append(len(values))
-    allowed = np.zeros((max(len(values), 1), max(map(len, values), default=1)), dtype=np.uint8)
+    # At least 8 bytes a row: the kernel compares a short value as one 8-byte word.
+    allowed = np.zeros((max(len(values), 1), max([8, *map(len, values)])), dtype=np.uint8)
     for a, v in enumerate(values):
         allowed[a, : len(v)] = np.frombuffer(v, dtype=np.uint8)
     return _Plan(
