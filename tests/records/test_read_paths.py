@@ -1,6 +1,6 @@
-"""The reader's paths agree: a file read whole (plain or gzip, the fast path for small files), streamed
-(big files, several gzip members, pipes) or from an open stream gives the same records, the same bad
-lines and the same line numbers. The fast path trusts a file only after checking its bytes, so input
+"""The reader's paths agree: a file read whole (plain, or gzip inflated whole by libdeflate), a small
+gzip file inflated and parsed piece by piece in one task, streamed (big files, pipes), several gzip
+members, or an open stream gives the same records, the same bad lines and the same line numbers. The fast path trusts a file only after checking its bytes, so input
 pyarrow would read differently from AWS (tabs around numbers, `0x` hex) still takes the careful path."""
 
 import gzip
@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from vpcflow.errors import RecordError
-from vpcflow.records import reader
+from vpcflow.records import line_blocks, reader
 from vpcflow.records.badrecords import ReadStats
 from vpcflow.records.reader import read_table
 
@@ -43,10 +43,13 @@ def _write(tmp_path, lines, how):
     return path
 
 
-HOWS = ["plain", "gzip", "gzip-streamed", "members", "open-stream"]
+HOWS = ["plain", "gzip", "gzip-whole", "gzip-streamed", "members", "members-whole", "open-stream"]
+GZIP_FILE = {"gzip-whole": "gzip", "gzip-streamed": "gzip", "open-stream": "gzip", "members-whole": "members"}
 
 
 def _read(path, how, monkeypatch, **options):
+    if how in ("gzip-whole", "members-whole", "gzip-streamed"):  # a gzip file over 16 MB
+        monkeypatch.setattr(reader, "SMALL_GZIP_BYTES", 0)
     if how == "gzip-streamed":  # as a file too big to hold is read
         monkeypatch.setattr(reader, "WHOLE_FILE_BYTES", 0)
     if how == "open-stream":
@@ -58,8 +61,7 @@ def _read(path, how, monkeypatch, **options):
 @pytest.mark.parametrize("how", HOWS)
 @pytest.mark.parametrize("bad, field, words", SUBTLE, ids=[w for _, _, w in SUBTLE])
 def test_bytes_pyarrow_reads_differently_are_bad_records_on_every_path(tmp_path, monkeypatch, how, bad, field, words):
-    how_file = "gzip" if how in ("open-stream", "gzip-streamed") else how
-    path = _write(tmp_path, [HEADER, GOOD, bad, GOOD], how_file)
+    path = _write(tmp_path, [HEADER, GOOD, bad, GOOD], GZIP_FILE.get(how, how))
     stats = ReadStats()
     table = _read(path, how, monkeypatch, on_error="skip", stats=stats)
     assert table.num_rows == 2 and stats.good == 2 and stats.bad == 1
@@ -71,8 +73,9 @@ def test_bytes_pyarrow_reads_differently_are_bad_records_on_every_path(tmp_path,
 @pytest.mark.parametrize("how", HOWS)
 def test_line_numbers_across_many_blocks_are_the_same_on_every_path(tmp_path, monkeypatch, how):
     monkeypatch.setattr(reader, "BLOCK_BYTES", 2048)
+    monkeypatch.setattr(line_blocks, "PIECE_BYTES", 2048)
     lines = [HEADER] + [GOOD] * 300 + ["", "garbage"] + [GOOD] * 200 + ["2 x"] + [GOOD] * 100 + ["tail"]
-    path = _write(tmp_path, lines, "gzip" if how in ("gzip-streamed", "open-stream") else how)
+    path = _write(tmp_path, lines, GZIP_FILE.get(how, how))
     stats = ReadStats()
     table = _read(path, how, monkeypatch, on_error="skip", stats=stats)
     assert table.num_rows == 600 and stats.good == 600
@@ -80,11 +83,12 @@ def test_line_numbers_across_many_blocks_are_the_same_on_every_path(tmp_path, mo
     assert [e.text for e in stats.errors] == [b"garbage", b"2 x", b"tail"]
 
 
-@pytest.mark.parametrize("how", ["plain", "gzip", "gzip-streamed"])
+@pytest.mark.parametrize("how", ["plain", "gzip", "gzip-whole", "gzip-streamed"])
 def test_fail_stops_at_the_first_bad_line_of_a_later_block(tmp_path, monkeypatch, how):
     monkeypatch.setattr(reader, "BLOCK_BYTES", 2048)
+    monkeypatch.setattr(line_blocks, "PIECE_BYTES", 2048)
     lines = [HEADER] + [GOOD] * 250 + [GOOD.replace("ACCEPT", "ALLOW")] + [GOOD] * 10
-    path = _write(tmp_path, lines, "gzip" if how == "gzip-streamed" else how)
+    path = _write(tmp_path, lines, GZIP_FILE.get(how, how))
     stats = ReadStats()
     with pytest.raises(RecordError) as caught:
         _read(path, how, monkeypatch, stats=stats)
@@ -95,7 +99,7 @@ def test_fail_stops_at_the_first_bad_line_of_a_later_block(tmp_path, monkeypatch
 @pytest.mark.parametrize("how", HOWS)
 def test_nineteen_digit_numbers_that_fit_int64_are_read(tmp_path, monkeypatch, how):
     lines = [HEADER, GOOD.replace(" 4249 ", f" {BIG} "), GOOD.replace(" 4249 ", f" {BIG + 1} "), GOOD]
-    path = _write(tmp_path, lines, "gzip" if how in ("gzip-streamed", "open-stream") else how)
+    path = _write(tmp_path, lines, GZIP_FILE.get(how, how))
     stats = ReadStats()
     table = _read(path, how, monkeypatch, on_error="skip", stats=stats)
     assert table.column("bytes").to_pylist() == [BIG, 4249]
@@ -121,3 +125,25 @@ def test_a_named_pipe_is_streamed_once(tmp_path, monkeypatch, compress):
     finally:
         writer.join()
     assert table.num_rows == 1000 and set(table.column("srcport").to_pylist()) == {20641}
+
+
+@pytest.mark.parametrize(
+    "how, task, whole", [("gzip", 1, 0), ("members", 1, 0), ("gzip-whole", 0, 1), ("gzip-streamed", 0, 0)]
+)
+def test_each_gzip_path_is_the_one_its_name_says(tmp_path, monkeypatch, how, task, whole):
+    """The cases above take the path they are named for: a small gzip file is one task
+    (parse_gzip_file), a bigger one is inflated whole by libdeflate, the biggest stream."""
+    calls = {"task": 0, "whole": 0}
+
+    def counted(name, real):
+        def call(*args):
+            calls[name] += 1
+            return real(*args)
+
+        return call
+
+    monkeypatch.setattr(reader, "parse_gzip_file", counted("task", reader.parse_gzip_file))
+    monkeypatch.setattr(reader, "_inflate_whole", counted("whole", reader._inflate_whole))
+    path = _write(tmp_path, [HEADER, GOOD, GOOD], GZIP_FILE.get(how, how))
+    assert _read(path, how, monkeypatch).num_rows == 2
+    assert calls == {"task": task, "whole": whole}

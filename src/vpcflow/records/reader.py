@@ -13,11 +13,9 @@ memory stays flat whatever the input size.
 from __future__ import annotations
 
 import collections
-import gzip
 import io
 import os
 import stat
-import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -34,6 +32,7 @@ from vpcflow.records import cwlogs, parquet_codec
 from vpcflow.records.badrecords import BadRecord, BadRecordSink, OnError, Quarantine, ReadStats
 from vpcflow.records.detect import GZIP_MAGIC, PARQUET_MAGIC, Kind, plan_text
 from vpcflow.records.formats import LogFormat
+from vpcflow.records.line_blocks import TRUNCATION, Truncated, line_blocks, parse_gzip_file
 from vpcflow.records.pool import WORKERS, pool
 from vpcflow.records.text_codec import TextLayout, parse_block
 
@@ -60,6 +59,7 @@ class FlowLogInput:
     _start: int = 0
     _clean: bool | None = None  # see trusted(); None: not checked yet
     _counted: tuple[int, int] = (0, 0)  # (offset in _text, lines before it): lazy line numbering
+    _gzip_path: str | None = None  # a small gzip file, inflated and parsed by one task (line_blocks.py)
 
     def batches(
         self,
@@ -86,8 +86,11 @@ class FlowLogInput:
             for offset, block in _memory_blocks(self._text, self._start):
                 yield _Job(self, block, None, offset)
             return
+        elif self._gzip_path is not None:
+            yield _Job(self, _WHOLE_GZIP, None)
+            return
         else:
-            blocks = _line_blocks(self._stream, self._head, self._first_line, self.name, sink)
+            blocks = ((block, None) for block in line_blocks(self._stream, self._head, BLOCK_BYTES))
         for block, line in blocks:
             yield _Job(self, block, line)
 
@@ -115,7 +118,9 @@ class FlowLogInput:
             self._stream.close()
 
 
-def open_flow_log(source: Source, log_format: str | LogFormat | None = None, name: str | None = None) -> FlowLogInput:
+def open_flow_log(
+    source: Source, log_format: str | LogFormat | None = None, name: str | None = None
+) -> FlowLogInput:
     """Open a path or binary file object and detect its kind and format from its first bytes."""
     name = name or _name_of(source)
     raw = _open_raw(source, name)
@@ -128,6 +133,9 @@ def open_flow_log(source: Source, log_format: str | LogFormat | None = None, nam
             raw.close()
         fmt = parquet_codec.format_of(path or source, name)
         return FlowLogInput(name, Kind.parquet, fmt, None if path else source, _path=path)
+    small_gzip = _small_gzip(raw, magic, source, name, log_format)
+    if small_gzip is not None:
+        return small_gzip
     text, raw = _whole_text(raw, magic, source)
     if text is None:
         stream = _decompressing(raw, magic, source, name)
@@ -250,7 +258,9 @@ def _open_raw(source: Source, name: str) -> BinaryIO:
         except FileNotFoundError:
             raise InputError("no such file", source=name) from None
         except IsADirectoryError:
-            raise InputError("is a folder; give files, or use `vpcflow ingest` for folders", source=name) from None
+            raise InputError(
+                "is a folder; give files, or use `vpcflow ingest` for folders", source=name
+            ) from None
     return source
 
 
@@ -274,6 +284,33 @@ def _whole_text(raw: BinaryIO, magic: bytes, source: Source) -> tuple[bytes | No
         return None, raw
     raw.close()
     return text, raw
+
+
+SMALL_GZIP_BYTES = 16 << 20  # ~60 MB of text: what one task may hold as batches (a few run at once)
+
+
+def _small_gzip(raw: BinaryIO, magic: bytes, source: Source, name: str, log_format) -> FlowLogInput | None:
+    """A regular gzip file of flow log text small enough to be read by one task, inflating and
+    parsing in turn (line_blocks.parse_gzip_file), opened from its first 64 KiB; else None, and
+    `raw` is left for the other paths. CloudWatch Logs payloads and anything that does not open
+    cleanly take those paths too."""
+    if magic[:2] != GZIP_MAGIC or not isinstance(source, (str, os.PathLike)):
+        return None
+    if not stat.S_ISREG(os.stat(source).st_mode) or os.path.getsize(source) > SMALL_GZIP_BYTES:
+        return None
+    try:
+        with igzip.open(source, "rb") as stream:
+            head = _read_head(stream, name)
+        if not head or head.lstrip()[:1] == b"{":
+            return None
+        plan = plan_text(head, name, log_format)
+    except InputError:
+        return None  # the other paths say what is wrong, as they always have
+    raw.close()
+    return FlowLogInput(
+        name, plan.kind, plan.layout.fmt, None, b"", plan.layout, plan.first_line,
+        _start=plan.header_bytes, _gzip_path=os.fspath(source),
+    )  # fmt: skip
 
 
 def _trusted(text: bytes, start: int) -> bool:
@@ -327,13 +364,10 @@ def _inflate_whole(data: bytes) -> bytes | None:
     return out
 
 
-_TRUNCATION = (EOFError, zlib.error, gzip.BadGzipFile, OSError)
-
-
 def _read_head(stream: BinaryIO, name: str) -> bytes:
     try:
         head = stream.read(HEAD_BYTES)
-    except _TRUNCATION as exc:
+    except TRUNCATION as exc:
         raise InputError(f"damaged gzip data before any record: {exc}", source=name) from None
     if not head:
         raise InputError("empty file: no header line and no records", source=name)
@@ -343,46 +377,8 @@ def _read_head(stream: BinaryIO, name: str) -> bytes:
 def _read_rest(stream: BinaryIO, name: str) -> bytes:
     try:
         return stream.read()
-    except _TRUNCATION as exc:
+    except TRUNCATION as exc:
         raise InputError(f"damaged gzip data: {exc}", source=name) from None
-
-
-def _line_blocks(stream, head: bytes, first_line: int, name: str, sink) -> Iterator[tuple[bytes, int | None]]:
-    """Blocks of whole lines, numbered later by the pipeline (None: counting newlines here would
-    cost the main thread a pass over every byte). A cut-off stream ends with its complete lines,
-    then its incomplete last line as a `_Truncated` block."""
-    carry = head
-    while True:
-        try:
-            chunk = stream.read(BLOCK_BYTES)
-        except _TRUNCATION as exc:
-            cut = carry.rfind(b"\n") + 1
-            if cut:
-                yield carry[:cut], None
-            yield _Truncated(carry[cut:], str(exc)), None
-            return
-        if not chunk:
-            if carry:
-                yield carry, None
-            return
-        data = carry + chunk if carry else chunk
-        cut = data.rfind(b"\n") + 1
-        if cut == 0:
-            carry = data
-            continue
-        block, carry = data[:cut], data[cut:]
-        yield block, None
-
-
-class _Truncated(bytes):
-    """The cut-off last line of a gzip stream that ended early."""
-
-    reason: str
-
-    def __new__(cls, tail: bytes, reason: str):
-        obj = super().__new__(cls, tail)
-        obj.reason = reason
-        return obj
 
 
 @dataclass
@@ -393,11 +389,20 @@ class _Job:
     offset: int | None = None  # where the block starts in flow._text (numbered lazily)
 
 
+_WHOLE_GZIP = object()  # a job's block: the whole of flow._gzip_path
+
+
+class _FileResults(list):
+    """The results of every block of one file, in order (a small gzip file's task)."""
+
+
 def _run(job: _Job):
     flow = job.flow
+    if job.block is _WHOLE_GZIP:
+        return _FileResults(parse_gzip_file(flow._gzip_path, flow._start, flow._layout, flow.name))
     if job.block is None:
         return list(parquet_codec.read_batches(flow._path or flow._stream, flow.name))
-    if isinstance(job.block, _Truncated):
+    if isinstance(job.block, Truncated):
         return job.block
     return parse_block(job.block, flow._layout, flow.name, job.line or 1, trusted=flow.trusted)
 
@@ -416,38 +421,49 @@ def _pipeline(jobs: Iterator[_Job], sink: BadRecordSink) -> Iterator[tuple[FlowL
             if not pending:
                 return
             job, future = pending.popleft()
-            flow, result = job.flow, future.result()
-            if isinstance(result, list):
+            result = future.result()
+            if isinstance(result, _FileResults):
+                for each in result:
+                    yield from _deliver(job, each, sink, lines)
+            elif isinstance(result, list):
                 for batch in result:
                     sink.stats.good += batch.num_rows
-                    yield flow, batch
-                continue
-            before = lines.setdefault(id(flow), flow._first_line - 1)
-            if isinstance(result, _Truncated):
-                reason = f"gzip data ends early ({result.reason}); this line is cut off"
-                sink(BadRecord(flow.name, before + 1, None, reason, bytes(result)))
-                continue
-            if job.offset is not None:
-                if result.bad:
-                    result.shift(flow.lines_before(job.offset))
-            elif job.line is None:
-                result.shift(before)
-                lines[id(flow)] = before + result.line_count
-            for bad in result.bad:
-                try:
-                    sink(bad)
-                except RecordError:
-                    head = result.good_before(bad.line or 0)
-                    sink.stats.good += head.num_rows
-                    if head.num_rows:
-                        yield flow, head
-                    raise
-            sink.stats.good += result.batch.num_rows
-            if result.batch.num_rows:
-                yield flow, result.batch
+                    yield job.flow, batch
+            else:
+                yield from _deliver(job, result, sink, lines)
     finally:
         for _, future in pending:
             future.cancel()
+
+
+def _deliver(
+    job: _Job, result, sink: BadRecordSink, lines: dict[int, int]
+) -> Iterator[tuple[FlowLogInput, pa.RecordBatch]]:
+    """One block's batch, after its bad records (numbered by their physical line) went to the sink."""
+    flow = job.flow
+    before = lines.setdefault(id(flow), flow._first_line - 1)
+    if isinstance(result, Truncated):
+        reason = f"gzip data ends early ({result.reason}); this line is cut off"
+        sink(BadRecord(flow.name, before + 1, None, reason, bytes(result)))
+        return
+    if job.offset is not None:
+        if result.bad:
+            result.shift(flow.lines_before(job.offset))
+    elif job.line is None:
+        result.shift(before)
+        lines[id(flow)] = before + result.line_count
+    for bad in result.bad:
+        try:
+            sink(bad)
+        except RecordError:
+            head = result.good_before(bad.line or 0)
+            sink.stats.good += head.num_rows
+            if head.num_rows:
+                yield flow, head
+            raise
+    sink.stats.good += result.batch.num_rows
+    if result.batch.num_rows:
+        yield flow, result.batch
 
 
 class _Prefixed(io.RawIOBase):
