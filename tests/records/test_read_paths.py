@@ -147,3 +147,31 @@ def test_each_gzip_path_is_the_one_its_name_says(tmp_path, monkeypatch, how, tas
     path = _write(tmp_path, [HEADER, GOOD, GOOD], GZIP_FILE.get(how, how))
     assert _read(path, how, monkeypatch).num_rows == 2
     assert calls == {"task": task, "whole": whole}
+
+
+@pytest.mark.parametrize("how", ["gzip", "gzip-whole"])
+def test_a_line_longer_than_a_piece_is_one_bad_record(tmp_path, monkeypatch, how):
+    """A small gzip file is parsed in pieces of a reused buffer: a line longer than a piece grows
+    it (the piece before is still referenced) and every line keeps its number."""
+    monkeypatch.setattr(line_blocks, "PIECE_BYTES", 4096)
+    long_line = "x" * 20_000
+    lines = [HEADER] + [GOOD] * 100 + [long_line] + [GOOD] * 100
+    path = _write(tmp_path, lines, GZIP_FILE.get(how, how))
+    stats = ReadStats()
+    table = _read(path, how, monkeypatch, on_error="skip", stats=stats)
+    assert table.num_rows == 200 and stats.bad == 1
+    assert stats.errors[0].line == 102 and stats.errors[0].text == long_line.encode()
+
+
+def test_a_cut_off_small_gzip_file_keeps_its_complete_lines(tmp_path, monkeypatch):
+    monkeypatch.setattr(line_blocks, "PIECE_BYTES", 4096)
+    data = ("\n".join([HEADER] + [GOOD.replace(" 20641 ", f" {i} ") for i in range(3000)]) + "\n").encode()
+    whole = gzip.compress(data)
+    path = tmp_path / "cut.log.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    stats = ReadStats()
+    table = read_table(path, on_error="skip", stats=stats)
+    ports = table.column("srcport").to_pylist()
+    assert ports == list(range(len(ports))) and len(ports) > 1000  # in order, none lost before the cut
+    assert stats.bad == 1 and "ends early" in stats.errors[0].reason
+    assert stats.errors[0].line == len(ports) + 2  # the cut-off line, after the header and the records

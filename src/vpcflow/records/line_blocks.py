@@ -61,15 +61,51 @@ def line_blocks(stream: BinaryIO, head: bytes, size: int) -> Iterator[bytes]:
         yield block
 
 
+def line_pieces(stream: BinaryIO, size: int) -> Iterator[memoryview]:
+    """Pieces of whole lines, each a view of one reused buffer, valid only until the next one is
+    asked for: the stream is inflated into the buffer, after the partial line carried over, so no
+    byte is copied but that partial line (concatenating and slicing pieces cost a third of the
+    time of inflating them). Ends like line_blocks on a cut-off stream."""
+    buffer = bytearray(size)
+    view, filled = memoryview(buffer), 0  # filled: the carried partial line at the buffer's start
+    while True:
+        if filled == len(buffer):  # a line longer than the buffer: a new buffer, twice as big
+            # (not resized in place: the caller may still hold a view of this one)
+            bigger = bytearray(2 * len(buffer))
+            bigger[:filled] = view[:filled]
+            buffer, view = bigger, memoryview(bigger)
+        try:
+            read = stream.readinto(view[filled:])
+        except TRUNCATION as exc:
+            cut = buffer.rfind(b"\n", 0, filled) + 1
+            if cut:
+                yield view[:cut]
+            yield Truncated(bytes(view[cut:filled]), str(exc))
+            return
+        if not read:
+            if filled:
+                yield view[:filled]
+            return
+        end = filled + read
+        cut = buffer.rfind(b"\n", 0, end) + 1
+        if cut == 0:
+            filled = end
+            continue
+        yield view[:cut]
+        carry = bytes(view[cut:end])
+        view[: len(carry)] = carry
+        filled = len(carry)
+
+
 def parse_gzip_file(path: str, skip: int, layout: TextLayout, name: str) -> list[BlockResult | Truncated]:
     """Every block of a gzip file after its first `skip` bytes of text (the header line), parsed
     in order on this thread; lines numbered from 1 in each block, as the pipeline expects."""
     results: list[BlockResult | Truncated] = []
     with igzip.open(path, "rb") as stream:
         stream.read(skip)  # read whole before: a header the reader already parsed
-        for block in line_blocks(stream, b"", PIECE_BYTES):
-            if isinstance(block, Truncated):
-                results.append(block)
+        for piece in line_pieces(stream, PIECE_BYTES):
+            if isinstance(piece, Truncated):
+                results.append(piece)
                 break
-            results.append(parse_block(block, layout, name, 1, trusted=False))
+            results.append(parse_block(piece, layout, name, 1, trusted=False))  # done with it here
     return results

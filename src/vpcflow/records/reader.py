@@ -3,11 +3,12 @@
     for batch in read_batches("x.log.gz"): ...          # kind detected from the bytes
     flow = open_flow_log(path); flow.format; flow.kind  # what was detected, before reading
 
-Files up to WHOLE_FILE_BYTES are inflated whole by libdeflate on the pool (it releases the GIL), so
-the next file inflates while this one is parsed; their text is cut into blocks of whole lines as
-memoryviews (no copy on the main thread). Bigger files and streams inflate with ISA-L on its own
-thread. Blocks are parsed on the pool (pyarrow releases the GIL), a few in flight at a time, so
-memory stays flat whatever the input size.
+A gzip file up to SMALL_GZIP_BYTES (AWS's objects are a few MB) is one task on the pool: ISA-L
+inflates it 1 MiB at a time and each piece is parsed while still in cache (line_blocks.py), so a
+folder's files are read in parallel. Other files up to WHOLE_FILE_BYTES are held whole (gzip
+inflated by libdeflate on the pool) and cut into blocks of whole lines as memoryviews. Bigger files
+and streams inflate with ISA-L on its own thread. Blocks are parsed on the pool (the tokenizer and
+pyarrow release the GIL), a few in flight at a time, so memory stays flat whatever the input size.
 """
 
 from __future__ import annotations
