@@ -1,11 +1,15 @@
 """The C tokenizer: on what it accepts, exactly pyarrow's batch; on anything unusual, None."""
 
 import gzip
+import importlib.util
 import io
+import tempfile
+from functools import lru_cache
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.records.test_properties import tables
@@ -19,6 +23,35 @@ DEFAULT = LogFormat.default()
 LAYOUT = TextLayout(DEFAULT)
 GOOD = b"2 123456789010 eni-0a1b 10.0.0.1 10.0.1.2 1000 443 6 10 8000 1418530010 1418530070 ACCEPT OK\n"
 NULLS = b"2 123456789010 eni-0a1b - - - - - - - 1418530010 1418530070 - NODATA\n"
+
+
+@lru_cache(maxsize=1)
+def scalar_kernel():
+    """_tokenizer.c built without SSE2 (VPC_NO_SIMD), as on a machine without it (aarch64): its
+    plain loops must give the same results. Built with the compiler that built the extension."""
+    from setuptools import Distribution, Extension
+    from setuptools.command.build_ext import build_ext
+
+    source = Path(fastparse.__file__).with_name("_tokenizer.c")
+    out = Path(tempfile.mkdtemp(prefix="vpcflow-scalar-"))
+    ext = Extension("_tokenizer", [str(source)], define_macros=[("VPC_NO_SIMD", "1")])
+    command = build_ext(Distribution({"ext_modules": [ext]}))
+    command.build_lib, command.build_temp = str(out), str(out / "tmp")
+    command.ensure_finalized()
+    command.run()
+    path = next(out.glob("_tokenizer*"))
+    spec = importlib.util.spec_from_file_location("_tokenizer", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(params=["sse2", "scalar"])
+def kernel(request, monkeypatch):
+    """Both builds of the kernel (sse2: the one installed, on x86-64)."""
+    if request.param == "scalar":
+        monkeypatch.setattr(fastparse, "_tokenizer", scalar_kernel())
+    return request.param
 
 
 def pyarrow_batch(block: bytes, layout: TextLayout) -> pa.RecordBatch:
@@ -38,18 +71,18 @@ def same_as_pyarrow(block: bytes, layout: TextLayout = LAYOUT) -> pa.RecordBatch
     return ours
 
 
-def test_aws_records_with_and_without_nulls():
+def test_aws_records_with_and_without_nulls(kernel):
     batch = same_as_pyarrow(GOOD + NULLS + GOOD)
     assert batch.num_rows == 3
     assert batch.column("srcaddr").to_pylist() == ["10.0.0.1", None, "10.0.0.1"]
     assert batch.column("bytes").to_pylist() == [8000, None, 8000]
 
 
-def test_a_last_line_without_a_newline_is_a_record():
+def test_a_last_line_without_a_newline_is_a_record(kernel):
     assert same_as_pyarrow(GOOD + GOOD.rstrip(b"\n")).num_rows == 2
 
 
-def test_extremes_of_each_integer_type():
+def test_extremes_of_each_integer_type(kernel):
     fmt = LogFormat.parse("${version} ${bytes} ${srcaddr}")
     layout = TextLayout(fmt)
     batch = same_as_pyarrow(b"2147483647 9223372036854775807 x\n0 0 y\n007 0009 z\n", layout)
@@ -57,7 +90,7 @@ def test_extremes_of_each_integer_type():
     assert batch.column("bytes").to_pylist() == [2**63 - 1, 0, 9]
 
 
-def test_leading_columns_are_checked_then_dropped():
+def test_leading_columns_are_checked_then_dropped(kernel):
     layout = TextLayout(DEFAULT, ("timestamp",))
     block = b"2024-01-01T00:00:00.000Z " + GOOD + b"- " + NULLS
     batch = same_as_pyarrow(block, layout)
@@ -91,7 +124,7 @@ def test_leading_columns_are_checked_then_dropped():
         GOOD.replace(b" OK\n", b" ok\n"),
     ],
 )
-def test_anything_unusual_is_left_to_pyarrow(block):
+def test_anything_unusual_is_left_to_pyarrow(block, kernel):
     assert fastparse.parse(block, LAYOUT) is None
 
 
@@ -101,7 +134,7 @@ LONG = GOOD.replace(b"eni-0a1b", b"eni-0123456789abcdef0").replace(
 
 
 @pytest.mark.parametrize("bad", [0, 9, 13, 31, 127, 128, 200, 255])
-def test_a_byte_aws_never_writes_anywhere_is_left_to_pyarrow(bad):
+def test_a_byte_aws_never_writes_anywhere_is_left_to_pyarrow(bad, kernel):
     """Each position of a block (fields found 16 bytes at a time, or one at a time in the last
     16 bytes): a control, DEL or non-ASCII byte there always makes the tokenizer give up."""
     block = LONG + GOOD + LONG
@@ -110,7 +143,7 @@ def test_a_byte_aws_never_writes_anywhere_is_left_to_pyarrow(bad):
         assert fastparse.parse(damaged, LAYOUT) is None, (bad, at)
 
 
-def test_values_longer_than_sixteen_bytes_and_every_block_end():
+def test_values_longer_than_sixteen_bytes_and_every_block_end(kernel):
     """Long values span several 16-byte loads; a block cut after each line ends the scan in the
     vector and in the byte-at-a-time loop."""
     block = (LONG + NULLS + GOOD) * 3
@@ -150,9 +183,10 @@ def test_the_kernel_refuses_buffers_that_do_not_fit_the_plan():
     assert _tokenizer.count_rows(b"\n" * 5000 + b"x") == 5001  # past 255 vector steps
 
 
-@settings(max_examples=300, deadline=None)
+# The kernel fixture only selects a build: nothing to reset between examples.
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(tables(), st.booleans())
-def test_any_valid_table_written_as_text_parses_as_pyarrow_parses_it(case, newline_at_end):
+def test_any_valid_table_written_as_text_parses_as_pyarrow_parses_it(kernel, case, newline_at_end):
     fmt, table = case
     out = io.BytesIO()
     write_text(table, out, fmt)

@@ -13,7 +13,7 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
-#if defined(__SSE2__) || defined(_M_X64)
+#if (defined(__SSE2__) || defined(_M_X64)) && !defined(VPC_NO_SIMD) /* the tests build both */
 #include <emmintrin.h>
 #define VPC_SSE2 1
 #endif
