@@ -177,6 +177,9 @@ def test_the_kernel_refuses_buffers_that_do_not_fit_the_plan():
         call(chars_width=len(GOOD) + 15)  # no room for the 16-byte copy past the last value
     with pytest.raises(ValueError, match="i64"):
         call(i64_rows=0)
+    with pytest.raises(ValueError, match="negative"):
+        _tokenizer.tokenize(GOOD, plan.kinds, plan.slots, *[np.empty(0)] * 6, plan.allowed, plan.allowed_len,
+                            plan.first, plan.last, ncols, -1, room, 8)  # fmt: skip
     with pytest.raises(ValueError, match="bad plan"):
         call(kinds=np.full(ncols, 7, dtype=np.int8))
     assert _tokenizer.count_rows(b"") == 0 and _tokenizer.count_rows(b"a\nb") == 2

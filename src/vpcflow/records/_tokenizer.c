@@ -241,6 +241,10 @@ static PyObject *tokenize(PyObject *self, PyObject *args) {
                         &valid, &nulls, &allowed, &allowed_len, &first, &last};
     PyObject *result = NULL;
     Py_ssize_t c = t.ncols, r = t.rows, strings = 0, ints32 = 0, ints64 = 0, values = allowed_len.len / 8;
+    if (c < 0 || r < 0 || t.allowed_width < 0) {
+        PyErr_SetString(PyExc_ValueError, "negative size");
+        goto done;
+    }
     if (!need(&kinds, c, "kinds") || !need(&slots, 8 * c, "slots") || !need(&first, 8 * c, "first") ||
         !need(&last, 8 * c, "last") || !need(&valid, c * r, "valid") || !need(&nulls, 8 * c, "nulls"))
         goto done;
