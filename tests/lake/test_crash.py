@@ -59,9 +59,12 @@ def wait_for_pause(proc: subprocess.Popen, timeout: float = 60) -> str:
     )
 
 
-def kill9(proc: subprocess.Popen) -> None:
+def kill9(proc: subprocess.Popen, *, may_have_finished: bool = False) -> None:
+    """SIGKILL. `may_have_finished`: the caller saw it running, but it may end before the signal
+    lands (a race the random-moment test cannot close); a clean exit then counts too."""
     os.kill(proc.pid, signal.SIGKILL)
-    assert proc.wait(timeout=30) == -signal.SIGKILL
+    code = proc.wait(timeout=30)
+    assert code == -signal.SIGKILL or (may_have_finished and code == 0), code
     proc.stdout.close()
     proc.stderr.close()
 
@@ -152,7 +155,7 @@ def test_kill_9_at_random_moments_on_one_lake(tmp_path):
         proc = start(tmp_path / "src", lake)
         time.sleep(rng.uniform(0.3, 2.0))  # after imports, somewhere inside the ingest
         if proc.poll() is None:
-            kill9(proc)
+            kill9(proc, may_have_finished=True)
         else:
             proc.communicate()
         seen = visible_packets(lake)
