@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from vpcflow.errors import RecordError
-from vpcflow.records import line_blocks, reader
+from vpcflow.records import line_blocks, pipeline, reader
 from vpcflow.records.badrecords import ReadStats
 from vpcflow.records.reader import read_table
 
@@ -142,7 +142,7 @@ def test_each_gzip_path_is_the_one_its_name_says(tmp_path, monkeypatch, how, tas
 
         return call
 
-    monkeypatch.setattr(reader, "parse_gzip_file", counted("task", reader.parse_gzip_file))
+    monkeypatch.setattr(pipeline, "parse_gzip_file", counted("task", pipeline.parse_gzip_file))
     monkeypatch.setattr(reader, "_inflate_whole", counted("whole", reader._inflate_whole))
     path = _write(tmp_path, [HEADER, GOOD, GOOD], GZIP_FILE.get(how, how))
     assert _read(path, how, monkeypatch).num_rows == 2
@@ -175,3 +175,18 @@ def test_a_cut_off_small_gzip_file_keeps_its_complete_lines(tmp_path, monkeypatc
     assert ports == list(range(len(ports))) and len(ports) > 1000  # in order, none lost before the cut
     assert stats.bad == 1 and "ends early" in stats.errors[0].reason
     assert stats.errors[0].line == len(ports) + 2  # the cut-off line, after the header and the records
+
+
+def test_text_too_big_to_hold_streams_however_small_the_file(tmp_path, monkeypatch):
+    """A gzip file is held (whole, or as one task's batches) only when its trailer says its text
+    fits: flow logs that compress very well stream. A cut-off file's trailer means nothing."""
+    calls = []
+    monkeypatch.setattr(reader, "TEXT_IN_MEMORY_BYTES", 1000)
+    monkeypatch.setattr(pipeline, "parse_gzip_file", lambda *a: calls.append("task"))
+    monkeypatch.setattr(reader, "_inflate_whole", lambda *a: calls.append("whole"))
+    path = _write(tmp_path, [HEADER] + [GOOD] * 50, "gzip")  # 5 KB of text
+    assert read_table(path).num_rows == 50 and calls == []
+    monkeypatch.setattr(reader, "TEXT_IN_MEMORY_BYTES", 1 << 20)
+    with pytest.raises(TypeError):  # the task was chosen (and the stand-in returned None)
+        read_table(path)
+    assert calls == ["task"]

@@ -7,8 +7,9 @@ A gzip file up to SMALL_GZIP_BYTES (AWS's objects are a few MB) is one task on t
 inflates it 1 MiB at a time and each piece is parsed while still in cache (line_blocks.py), so a
 folder's files are read in parallel. Other files up to WHOLE_FILE_BYTES are held whole (gzip
 inflated by libdeflate on the pool) and cut into blocks of whole lines as memoryviews. Bigger files
-and streams inflate with ISA-L on its own thread. Blocks are parsed on the pool (the tokenizer and
-pyarrow release the GIL), a few in flight at a time, so memory stays flat whatever the input size.
+and streams, and gzip files whose trailer says their text is over TEXT_IN_MEMORY_BYTES, inflate
+with ISA-L on its own thread. Blocks are parsed on the pool (pipeline.py; the tokenizer and pyarrow
+release the GIL), a few in flight at a time, so memory stays flat whatever the input size.
 """
 
 from __future__ import annotations
@@ -28,14 +29,15 @@ import numpy as np
 import pyarrow as pa
 from isal import igzip, igzip_threaded
 
-from vpcflow.errors import InputError, RecordError
+from vpcflow.errors import InputError
 from vpcflow.records import cwlogs, parquet_codec
 from vpcflow.records.badrecords import BadRecord, BadRecordSink, OnError, Quarantine, ReadStats
 from vpcflow.records.detect import GZIP_MAGIC, PARQUET_MAGIC, Kind, plan_text
 from vpcflow.records.formats import LogFormat
-from vpcflow.records.line_blocks import TRUNCATION, Truncated, line_blocks, parse_gzip_file
-from vpcflow.records.pool import WORKERS, pool
-from vpcflow.records.text_codec import TextLayout, parse_block
+from vpcflow.records.line_blocks import TRUNCATION, line_blocks
+from vpcflow.records.pipeline import WHOLE_GZIP, Job, run_jobs
+from vpcflow.records.pool import pool
+from vpcflow.records.text_codec import TextLayout
 
 BLOCK_BYTES = 4 << 20
 HEAD_BYTES = 64 << 10
@@ -71,13 +73,13 @@ class FlowLogInput:
         stats = stats if stats is not None else ReadStats()
         stats.files += 1
         sink = BadRecordSink(on_error, stats, quarantine)
-        for _, batch in _pipeline(self.jobs(sink), sink):
+        for _, batch in run_jobs(self.jobs(sink), sink):
             yield batch
 
-    def jobs(self, sink: BadRecordSink) -> Iterator[_Job]:
+    def jobs(self, sink: BadRecordSink) -> Iterator[Job]:
         """The units of parsing work in this input, in order: blocks of lines, or the whole file."""
         if self.kind is Kind.parquet:
-            yield _Job(self, None, 0)
+            yield Job(self, None, 0)
             return
         if self.kind is Kind.subscription:
             blocks = cwlogs.payload_blocks(self._payload, self.name)
@@ -85,15 +87,15 @@ class FlowLogInput:
             blocks = cwlogs.event_blocks(self._payload, self.name)
         elif self._text is not None:
             for offset, block in _memory_blocks(self._text, self._start):
-                yield _Job(self, block, None, offset)
+                yield Job(self, block, None, offset)
             return
         elif self._gzip_path is not None:
-            yield _Job(self, _WHOLE_GZIP, None)
+            yield Job(self, WHOLE_GZIP, None)
             return
         else:
             blocks = ((block, None) for block in line_blocks(self._stream, self._head, BLOCK_BYTES))
         for block, line in blocks:
-            yield _Job(self, block, line)
+            yield Job(self, block, line)
 
     def lines_before(self, offset: int) -> int:
         """Lines of the whole text before `offset`: counted only when a block has bad records
@@ -228,7 +230,7 @@ def read_many(
                 yield ahead.popleft()
         yield from ahead
 
-    def jobs() -> Iterator[_Job]:
+    def jobs() -> Iterator[Job]:
         for source, opening in opened():
             try:
                 flow = opening.result()
@@ -243,7 +245,7 @@ def read_many(
             finally:
                 flow.close()
 
-    yield from _pipeline(jobs(), sink)
+    yield from run_jobs(jobs(), sink)
 
 
 def _name_of(source: Source) -> str:
@@ -266,6 +268,17 @@ def _open_raw(source: Source, name: str) -> BinaryIO:
 
 
 WHOLE_FILE_BYTES = 64 << 20
+TEXT_IN_MEMORY_BYTES = 256 << 20  # a gzip file whose text is bigger streams, however small it is
+
+
+def _text_too_big(raw: BinaryIO, source: Source) -> bool:
+    """Whether a gzip file's text, by its trailer (the last member's size, mod 2**32), is too big to
+    hold: flow logs that compress very well then stream. A size deflate cannot reach (over 1032
+    times the file: a cut-off file's trailer is whatever bytes it ends with) is ignored. Not a guard
+    against a crafted file."""
+    raw.seek(-4, os.SEEK_END)
+    size = int.from_bytes(raw.read(4), "little")
+    return TEXT_IN_MEMORY_BYTES < size <= 1032 * os.path.getsize(source)
 
 
 def _whole_text(raw: BinaryIO, magic: bytes, source: Source) -> tuple[bytes | None, BinaryIO]:
@@ -277,6 +290,9 @@ def _whole_text(raw: BinaryIO, magic: bytes, source: Source) -> tuple[bytes | No
         return None, raw
     if os.path.getsize(source) > WHOLE_FILE_BYTES:
         return None, raw
+    if magic[:2] == GZIP_MAGIC and _text_too_big(raw, source):
+        raw.seek(len(magic))
+        return None, raw
     raw.seek(0)
     data = raw.read()
     text = data if magic[:2] != GZIP_MAGIC else _inflate_whole(data)
@@ -287,7 +303,7 @@ def _whole_text(raw: BinaryIO, magic: bytes, source: Source) -> tuple[bytes | No
     return text, raw
 
 
-SMALL_GZIP_BYTES = 16 << 20  # ~60 MB of text: what one task may hold as batches (a few run at once)
+SMALL_GZIP_BYTES = 16 << 20  # compressed; AWS's objects are a few MB
 
 
 def _small_gzip(raw: BinaryIO, magic: bytes, source: Source, name: str, log_format) -> FlowLogInput | None:
@@ -298,6 +314,8 @@ def _small_gzip(raw: BinaryIO, magic: bytes, source: Source, name: str, log_form
     if magic[:2] != GZIP_MAGIC or not isinstance(source, (str, os.PathLike)):
         return None
     if not stat.S_ISREG(os.stat(source).st_mode) or os.path.getsize(source) > SMALL_GZIP_BYTES:
+        return None
+    if _text_too_big(raw, source):
         return None
     try:
         with igzip.open(source, "rb") as stream:
@@ -380,91 +398,6 @@ def _read_rest(stream: BinaryIO, name: str) -> bytes:
         return stream.read()
     except TRUNCATION as exc:
         raise InputError(f"damaged gzip data: {exc}", source=name) from None
-
-
-@dataclass
-class _Job:
-    flow: FlowLogInput
-    block: bytes | memoryview | None  # None: the whole input at once (Parquet)
-    line: int | None  # the block's first line, or None: numbered in order by the pipeline
-    offset: int | None = None  # where the block starts in flow._text (numbered lazily)
-
-
-_WHOLE_GZIP = object()  # a job's block: the whole of flow._gzip_path
-
-
-class _FileResults(list):
-    """The results of every block of one file, in order (a small gzip file's task)."""
-
-
-def _run(job: _Job):
-    flow = job.flow
-    if job.block is _WHOLE_GZIP:
-        return _FileResults(parse_gzip_file(flow._gzip_path, flow._start, flow._layout, flow.name))
-    if job.block is None:
-        return list(parquet_codec.read_batches(flow._path or flow._stream, flow.name))
-    if isinstance(job.block, Truncated):
-        return job.block
-    return parse_block(job.block, flow._layout, flow.name, job.line or 1, trusted=flow.trusted)
-
-
-def _pipeline(jobs: Iterator[_Job], sink: BadRecordSink) -> Iterator[tuple[FlowLogInput, pa.RecordBatch]]:
-    """Run jobs on the pool, results in input order, a bounded number in flight (flat memory)."""
-    pending: collections.deque = collections.deque()
-    lines: dict[int, int] = {}  # per input: lines before its next block
-    try:
-        while True:
-            while len(pending) < WORKERS + 1:
-                job = next(jobs, None)
-                if job is None:
-                    break
-                pending.append((job, pool().submit(_run, job)))
-            if not pending:
-                return
-            job, future = pending.popleft()
-            result = future.result()
-            if isinstance(result, _FileResults):
-                for each in result:
-                    yield from _deliver(job, each, sink, lines)
-            elif isinstance(result, list):
-                for batch in result:
-                    sink.stats.good += batch.num_rows
-                    yield job.flow, batch
-            else:
-                yield from _deliver(job, result, sink, lines)
-    finally:
-        for _, future in pending:
-            future.cancel()
-
-
-def _deliver(
-    job: _Job, result, sink: BadRecordSink, lines: dict[int, int]
-) -> Iterator[tuple[FlowLogInput, pa.RecordBatch]]:
-    """One block's batch, after its bad records (numbered by their physical line) went to the sink."""
-    flow = job.flow
-    before = lines.setdefault(id(flow), flow._first_line - 1)
-    if isinstance(result, Truncated):
-        reason = f"gzip data ends early ({result.reason}); this line is cut off"
-        sink(BadRecord(flow.name, before + 1, None, reason, bytes(result)))
-        return
-    if job.offset is not None:
-        if result.bad:
-            result.shift(flow.lines_before(job.offset))
-    elif job.line is None:
-        result.shift(before)
-        lines[id(flow)] = before + result.line_count
-    for bad in result.bad:
-        try:
-            sink(bad)
-        except RecordError:
-            head = result.good_before(bad.line or 0)
-            sink.stats.good += head.num_rows
-            if head.num_rows:
-                yield flow, head
-            raise
-    sink.stats.good += result.batch.num_rows
-    if result.batch.num_rows:
-        yield flow, result.batch
 
 
 class _Prefixed(io.RawIOBase):
