@@ -1,6 +1,6 @@
 """Blocks of whole lines from a text stream, and a small gzip file parsed start to end on one thread.
 
-A gzip file is inflated by ISA-L in ~1 MiB pieces, each parsed as soon as it is inflated, while its
+A gzip file is inflated by ISA-L (gzip_text.py) in ~1 MiB pieces, each parsed as soon as it is inflated, while its
 bytes are still in the core's cache (`parse_gzip_file`): on the benchmark's 7 MB objects this reads
 ~10% faster than inflating the whole file first (libdeflate, whose 28 MB of fresh output also costs
 a page fault every 4 KiB) and parsing it afterwards. The reader runs it on the pool, one file per
@@ -10,17 +10,16 @@ pipeline (reader.py), whose memory does not grow with the file.
 
 from __future__ import annotations
 
-import gzip
-import zlib
 from collections.abc import Iterator
 from typing import BinaryIO
 
 from isal import igzip
 
+from vpcflow.records.gzip_text import TRUNCATION, Recovering
+from vpcflow.records.gzip_text import skip as skip_text
 from vpcflow.records.text_codec import BlockResult, TextLayout, parse_block
 
 PIECE_BYTES = 1 << 20  # of text: the blocks of a file parsed where it was inflated (fits in L2)
-TRUNCATION = (EOFError, zlib.error, gzip.BadGzipFile, OSError)
 
 
 class Truncated(bytes):
@@ -35,24 +34,33 @@ class Truncated(bytes):
 
 
 def line_blocks(stream: BinaryIO, head: bytes, size: int) -> Iterator[bytes]:
-    """Blocks of whole lines, numbered later by the pipeline (counting newlines here would cost
-    the main thread a pass over every byte). A cut-off stream ends with its complete lines, then
-    its incomplete last line as a `Truncated` block."""
+    """Blocks of whole lines of about `size`, numbered later by the pipeline (counting newlines here
+    would cost the main thread a pass over every byte). A cut-off stream ends with its complete
+    lines, then its incomplete last line as a `Truncated` block: what the stream gave before its
+    error is kept (a buffered `read(size)` would drop it), so `stream` should be unbuffered."""
     carry = head
     while True:
+        chunks, got, error = [], 0, None
         try:
-            chunk = stream.read(size)
+            while got < size:
+                chunk = stream.read(size - got)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
         except TRUNCATION as exc:
-            cut = carry.rfind(b"\n") + 1
+            error = exc
+        data = carry + b"".join(chunks) if carry or len(chunks) != 1 else chunks[0]
+        if error is not None:
+            cut = data.rfind(b"\n") + 1
             if cut:
-                yield carry[:cut]
-            yield Truncated(carry[cut:], str(exc))
+                yield data[:cut]
+            yield Truncated(data[cut:], str(error))
             return
-        if not chunk:
-            if carry:
-                yield carry
+        if not got:
+            if data:
+                yield data
             return
-        data = carry + chunk if carry else chunk
         cut = data.rfind(b"\n") + 1
         if cut == 0:
             carry = data
@@ -67,32 +75,34 @@ def line_pieces(stream: BinaryIO, size: int) -> Iterator[memoryview]:
     byte is copied but that partial line (concatenating and slicing pieces cost a third of the
     time of inflating them). Ends like line_blocks on a cut-off stream."""
     buffer = bytearray(size)
-    view, filled = memoryview(buffer), 0  # filled: the carried partial line at the buffer's start
+    view, filled = memoryview(buffer), 0  # filled: text in the buffer, from its start
     while True:
         if filled == len(buffer):  # a line longer than the buffer: a new buffer, twice as big
             # (not resized in place: the caller may still hold a view of this one)
             bigger = bytearray(2 * len(buffer))
             bigger[:filled] = view[:filled]
             buffer, view = bigger, memoryview(bigger)
+        error = None
         try:
-            read = stream.readinto(view[filled:])
+            while filled < len(buffer):  # fill it: a reader may give less than asked
+                read = stream.readinto(view[filled:])
+                if not read:
+                    break
+                filled += read
         except TRUNCATION as exc:
-            cut = buffer.rfind(b"\n", 0, filled) + 1
+            error = exc
+        if error is not None or filled < len(buffer):  # the end, or as far as the text goes
+            cut = buffer.rfind(b"\n", 0, filled) + 1 if error is not None else filled
             if cut:
                 yield view[:cut]
-            yield Truncated(bytes(view[cut:filled]), str(exc))
+            if error is not None:
+                yield Truncated(bytes(view[cut:filled]), str(error))
             return
-        if not read:
-            if filled:
-                yield view[:filled]
-            return
-        end = filled + read
-        cut = buffer.rfind(b"\n", 0, end) + 1
+        cut = buffer.rfind(b"\n", 0, filled) + 1
         if cut == 0:
-            filled = end
-            continue
+            continue  # no line end yet: grow
         yield view[:cut]
-        carry = bytes(view[cut:end])
+        carry = bytes(view[cut:filled])
         view[: len(carry)] = carry
         filled = len(carry)
 
@@ -101,8 +111,10 @@ def parse_gzip_file(path: str, skip: int, layout: TextLayout, name: str) -> list
     """Every block of a gzip file after its first `skip` bytes of text (the header line), parsed
     in order on this thread; lines numbered from 1 in each block, as the pipeline expects."""
     results: list[BlockResult | Truncated] = []
-    with igzip.open(path, "rb") as stream:
-        stream.read(skip)  # read whole before: a header the reader already parsed
+    # ISA-L's own reader (C, inflating into the buffer) while the file is sound; GzipText again
+    # from where it stopped if it is not, so every line before the damage is read.
+    with Recovering(igzip.open(path, "rb"), path) as stream:
+        skip_text(stream, skip)  # a header the reader already parsed
         for piece in line_pieces(stream, PIECE_BYTES):
             if isinstance(piece, Truncated):
                 results.append(piece)

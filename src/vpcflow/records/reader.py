@@ -34,7 +34,8 @@ from vpcflow.records import cwlogs, parquet_codec
 from vpcflow.records.badrecords import BadRecord, BadRecordSink, OnError, Quarantine, ReadStats
 from vpcflow.records.detect import GZIP_MAGIC, PARQUET_MAGIC, Kind, plan_text
 from vpcflow.records.formats import LogFormat
-from vpcflow.records.line_blocks import TRUNCATION, line_blocks
+from vpcflow.records.gzip_text import TRUNCATION, GzipText, Recovering
+from vpcflow.records.line_blocks import line_blocks
 from vpcflow.records.pipeline import WHOLE_GZIP, Job, run_jobs
 from vpcflow.records.pool import pool
 from vpcflow.records.text_codec import TextLayout
@@ -363,9 +364,11 @@ def _decompressing(raw: BinaryIO, magic: bytes, source: Source, name: str) -> Bi
         return _Prefixed(magic, raw)
     if isinstance(source, (str, os.PathLike)) and os.path.isfile(source):
         raw.close()
-        # Large files stream: ISA-L inflates on its own thread, overlapping with parsing.
-        return igzip_threaded.open(source, "rb", threads=1, block_size=1 << 20)
-    return igzip.IGzipFile(fileobj=_Prefixed(magic, raw), mode="rb")
+        # Large files stream: ISA-L inflates on its own thread, overlapping with parsing; if the
+        # file turns out damaged, GzipText reads it again to give every line before the damage.
+        fast = igzip_threaded.open(source, "rb", threads=1, block_size=1 << 20)
+        return Recovering(fast, os.fspath(source))
+    return GzipText(_Prefixed(magic, raw))
 
 
 def _inflate_whole(data: bytes) -> bytes | None:
@@ -384,10 +387,20 @@ def _inflate_whole(data: bytes) -> bytes | None:
 
 
 def _read_head(stream: BinaryIO, name: str) -> bytes:
+    """The first HEAD_BYTES of text (fewer at the end). Damage after some text leaves that text
+    to be read: the stream raises again at the same place, after it."""
+    chunks, got = [], 0
     try:
-        head = stream.read(HEAD_BYTES)
+        while got < HEAD_BYTES:
+            chunk = stream.read(HEAD_BYTES - got)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
     except TRUNCATION as exc:
-        raise InputError(f"damaged gzip data before any record: {exc}", source=name) from None
+        if not chunks:
+            raise InputError(f"damaged gzip data before any record: {exc}", source=name) from None
+    head = b"".join(chunks)
     if not head:
         raise InputError("empty file: no header line and no records", source=name)
     return head
