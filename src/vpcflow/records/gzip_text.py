@@ -101,6 +101,22 @@ class Recovering(io.RawIOBase):
         super().close()
 
 
+def read_upto(stream: BinaryIO, size: int) -> tuple[bytes, BaseException | None]:
+    """Up to `size` bytes (fewer at the end), and the error that stopped the reading early, if
+    any: what was read before it is returned, not dropped as a buffered `read(size)` would."""
+    chunks, got = [], 0
+    try:
+        while got < size:
+            chunk = stream.read(size - got)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+    except TRUNCATION as exc:
+        return b"".join(chunks), exc
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks), None
+
+
 def skip(stream: BinaryIO, count: int) -> None:
     """Read and drop `count` bytes of text (fewer at the end of the stream)."""
     while count > 0:

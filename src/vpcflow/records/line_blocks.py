@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from isal import igzip
 
-from vpcflow.records.gzip_text import TRUNCATION, Recovering
+from vpcflow.records.gzip_text import TRUNCATION, Recovering, read_upto
 from vpcflow.records.gzip_text import skip as skip_text
 from vpcflow.records.text_codec import BlockResult, TextLayout, parse_block
 
@@ -40,24 +40,15 @@ def line_blocks(stream: BinaryIO, head: bytes, size: int) -> Iterator[bytes]:
     error is kept (a buffered `read(size)` would drop it), so `stream` should be unbuffered."""
     carry = head
     while True:
-        chunks, got, error = [], 0, None
-        try:
-            while got < size:
-                chunk = stream.read(size - got)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                got += len(chunk)
-        except TRUNCATION as exc:
-            error = exc
-        data = carry + b"".join(chunks) if carry or len(chunks) != 1 else chunks[0]
+        chunk, error = read_upto(stream, size)
+        data = carry + chunk if carry else chunk
         if error is not None:
             cut = data.rfind(b"\n") + 1
             if cut:
                 yield data[:cut]
             yield Truncated(data[cut:], str(error))
             return
-        if not got:
+        if not chunk:
             if data:
                 yield data
             return

@@ -34,7 +34,7 @@ from vpcflow.records import cwlogs, parquet_codec
 from vpcflow.records.badrecords import BadRecord, BadRecordSink, OnError, Quarantine, ReadStats
 from vpcflow.records.detect import GZIP_MAGIC, PARQUET_MAGIC, Kind, plan_text
 from vpcflow.records.formats import LogFormat
-from vpcflow.records.gzip_text import TRUNCATION, GzipText, Recovering
+from vpcflow.records.gzip_text import TRUNCATION, GzipText, Recovering, read_upto
 from vpcflow.records.line_blocks import line_blocks
 from vpcflow.records.pipeline import WHOLE_GZIP, Job, run_jobs
 from vpcflow.records.pool import pool
@@ -389,18 +389,9 @@ def _inflate_whole(data: bytes) -> bytes | None:
 def _read_head(stream: BinaryIO, name: str) -> bytes:
     """The first HEAD_BYTES of text (fewer at the end). Damage after some text leaves that text
     to be read: the stream raises again at the same place, after it."""
-    chunks, got = [], 0
-    try:
-        while got < HEAD_BYTES:
-            chunk = stream.read(HEAD_BYTES - got)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            got += len(chunk)
-    except TRUNCATION as exc:
-        if not chunks:
-            raise InputError(f"damaged gzip data before any record: {exc}", source=name) from None
-    head = b"".join(chunks)
+    head, error = read_upto(stream, HEAD_BYTES)
+    if error is not None and not head:
+        raise InputError(f"damaged gzip data before any record: {error}", source=name) from None
     if not head:
         raise InputError("empty file: no header line and no records", source=name)
     return head
