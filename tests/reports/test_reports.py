@@ -195,6 +195,21 @@ def test_scanners(lake):
     assert vertical["ports_tried"] == "1000-1039" and vertical["country"] == "JP"
 
 
+@pytest.mark.parametrize("slots", [1, 2, 1 << 23])
+def test_scanners_slot_prefilter_keeps_a_scan_at_exactly_the_threshold(tmp_path, monkeypatch, slots):
+    """The sources are first counted by slots of their hash (any number of slots gives the same
+    findings); a scan with exactly min_ports probes is found, one with one fewer is not."""
+    from vpcflow.reports import scanners
+
+    monkeypatch.setattr(scanners, "SLOTS", slots)
+    at = T0 + 600
+    records = [flow("198.51.100.7", "10.0.1.1", 50000, port, action="REJECT", start=at) for port in range(1, 16)]
+    records += [flow("198.51.100.8", "10.0.1.2", 50000, port, action="REJECT", start=at) for port in range(1, 15)]
+    root = write_lake(tmp_path, records)
+    got = run_report("scanners", open_lake(root), Options(top=0, min_ports=15, min_hosts=25)).table.to_pylist()
+    assert [(g["source"], g["kind"], g["ports"]) for g in got] == [("198.51.100.7", "vertical", 15)]
+
+
 @pytest.mark.parametrize(
     "by, rank_by, bucket", [("pair", "bytes", 3600), ("eni", "packets", 86400), ("pair", "packets", 0)]
 )
