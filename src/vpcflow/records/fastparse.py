@@ -29,12 +29,8 @@ import pyarrow as pa
 
 from vpcflow.records import _tokenizer
 
-SKIP, INT32, INT64, STRING = (
-    0,
-    1,
-    2,
-    3,
-)  # column kinds, as in _tokenizer.c; SKIP: a leading column, checked then dropped
+# Column kinds, as in _tokenizer.c; SKIP: a leading column, checked then dropped.
+SKIP, INT32, INT64, STRING = 0, 1, 2, 3
 _KINDS = {pa.int32(): INT32, pa.int64(): INT64, pa.string(): STRING}
 _OVERRUN = 16  # the kernel copies a string 16 bytes at a time: room past the end of each column's bytes
 

@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from isal import igzip
 
-from vpcflow.records.gzip_text import TRUNCATION, Recovering, read_upto
+from vpcflow.records.gzip_text import TRUNCATION, Recovering
 from vpcflow.records.gzip_text import skip as skip_text
 from vpcflow.records.text_codec import BlockResult, TextLayout, parse_block
 
@@ -34,39 +34,23 @@ class Truncated(bytes):
 
 
 def line_blocks(stream: BinaryIO, head: bytes, size: int) -> Iterator[bytes]:
-    """Blocks of whole lines of about `size`, numbered later by the pipeline (counting newlines here
-    would cost the main thread a pass over every byte). A cut-off stream ends with its complete
-    lines, then its incomplete last line as a `Truncated` block: what the stream gave before its
-    error is kept (a buffered `read(size)` would drop it), so `stream` should be unbuffered."""
-    carry = head
-    while True:
-        chunk, error = read_upto(stream, size)
-        data = carry + chunk if carry else chunk
-        if error is not None:
-            cut = data.rfind(b"\n") + 1
-            if cut:
-                yield data[:cut]
-            yield Truncated(data[cut:], str(error))
-            return
-        if not chunk:
-            if data:
-                yield data
-            return
-        cut = data.rfind(b"\n") + 1
-        if cut == 0:
-            carry = data
-            continue
-        block, carry = data[:cut], data[cut:]
-        yield block
+    """Blocks of whole lines of about `size`, each its own bytes (they are parsed on other
+    threads), numbered later by the pipeline (counting newlines here would cost the main thread a
+    pass over every byte). Ends like line_pieces on a cut-off stream."""
+    for piece in line_pieces(stream, size, head):
+        yield piece if isinstance(piece, Truncated) else bytes(piece)
 
 
-def line_pieces(stream: BinaryIO, size: int) -> Iterator[memoryview]:
-    """Pieces of whole lines, each a view of one reused buffer, valid only until the next one is
-    asked for: the stream is inflated into the buffer, after the partial line carried over, so no
-    byte is copied but that partial line (concatenating and slicing pieces cost a third of the
-    time of inflating them). Ends like line_blocks on a cut-off stream."""
-    buffer = bytearray(size)
-    view, filled = memoryview(buffer), 0  # filled: text in the buffer, from its start
+def line_pieces(stream: BinaryIO, size: int, head: bytes = b"") -> Iterator[memoryview | Truncated]:
+    """Pieces of whole lines (`head`, already read, first), each a view of one reused buffer,
+    valid only until the next one is asked for: the stream is read into the buffer, after the
+    partial line carried over, so no byte is copied but that partial line (concatenating and
+    slicing pieces cost a third of the time of inflating them). A cut-off stream ends with its
+    complete lines, then its incomplete last line as a `Truncated` piece: what the stream gave
+    before its error is kept (a buffered `read(size)` would drop it)."""
+    buffer = bytearray(max(size, len(head)))
+    buffer[: len(head)] = head
+    view, filled = memoryview(buffer), len(head)  # filled: text in the buffer, from its start
     while True:
         if filled == len(buffer):  # a line longer than the buffer: a new buffer, twice as big
             # (not resized in place: the caller may still hold a view of this one)

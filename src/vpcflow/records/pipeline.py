@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # reader.py imports this module
 @dataclass
 class Job:
     flow: FlowLogInput
-    block: bytes | memoryview | None  # None: the whole input at once (Parquet)
+    block: bytes | memoryview | object | None  # None: a whole Parquet file; WHOLE_GZIP: a gzip file
     line: int | None  # the block's first line, or None: numbered in order by the pipeline
     offset: int | None = None  # where the block starts in flow._text (numbered lazily)
 
@@ -36,14 +36,10 @@ class Job:
 WHOLE_GZIP = object()  # a job's block: the whole of flow._gzip_path
 
 
-class _FileResults(list):
-    """The results of every block of one file, in order (a small gzip file's task)."""
-
-
 def _run(job: Job):
     flow = job.flow
     if job.block is WHOLE_GZIP:
-        return _FileResults(parse_gzip_file(flow._gzip_path, flow._start, flow._layout, flow.name))
+        return parse_gzip_file(flow._gzip_path, flow._start, flow._layout, flow.name)
     if job.block is None:
         return list(parquet_codec.read_batches(flow._path or flow._stream, flow.name))
     if isinstance(job.block, Truncated):
@@ -66,10 +62,10 @@ def run_jobs(jobs: Iterator[Job], sink: BadRecordSink) -> Iterator[tuple[FlowLog
                 return
             job, future = pending.popleft()
             result = future.result()
-            if isinstance(result, _FileResults):
+            if job.block is WHOLE_GZIP:  # every block's result, in order
                 for each in result:
                     yield from _deliver(job, each, sink, lines)
-            elif isinstance(result, list):
+            elif job.block is None:  # a Parquet file's batches
                 for batch in result:
                     sink.stats.good += batch.num_rows
                     yield job.flow, batch
