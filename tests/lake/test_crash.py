@@ -108,6 +108,7 @@ POINTS = [
     "row-group-written",
     "row-group-written:4",
     "records-read",
+    "journal-temp-written",  # leaves .<txn>.json.tmp-<pid> in the journal folder
     "journal-written",
     "file-published",
     "file-published:2",

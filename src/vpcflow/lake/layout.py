@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,13 +141,17 @@ class Lake:
         ]
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write a small file so that it is either absent or complete, whatever the moment of a crash."""
+def write_atomically(path: Path, data: bytes, *, before_rename: Callable[[], None] | None = None) -> None:
+    """Write a small file so that it is either absent or complete, whatever the moment of a crash.
+    A crash before the rename leaves `.{name}.tmp-{pid}` beside it, which recovery deletes.
+    `before_rename` is a test seam (a crash point between the two steps)."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with open(tmp, "wb") as out:
         out.write(data)
         out.flush()
         os.fsync(out.fileno())
+    if before_rename is not None:
+        before_rename()
     os.replace(tmp, path)
     fsync_dir(path.parent)
 
