@@ -114,3 +114,38 @@ def test_ip_ranges_offline_without_a_copy_says_what_to_do(tmp_path, monkeypatch)
     with pytest.raises(InputError, match="--ip-ranges FILE"):
         aws_ranges.locate(None, offline=True)
     assert aws_ranges.locate(tmp_path / "given.json") == tmp_path / "given.json"
+
+
+@pytest.mark.parametrize("ranged", [True, False], ids=["text-ranges", "in-list"])
+def test_may_be_aws_keeps_every_aws_address_and_drops_other_slash16s(monkeypatch, ranged):
+    """The services prefilter is exact on /16s: every address the range join calls AWS's passes,
+    every address of a /16 with no AWS prefix (however its text begins) does not."""
+    monkeypatch.setattr(enrich, "RANGED_LEADS", 16 if ranged else 0)
+    con = duckdb.connect()
+    enrich.install_aws_ranges(con, aws_ranges.sample_path())
+    leads = enrich.aws_v4_leads(con)
+    slash16s = {k for (k,) in con.sql(f"SELECT k FROM {enrich.AWS_V4_16}").fetchall()}
+    rng = random.Random(7)
+    addresses = [a for a, _, _ in SERVICE_CASES] + ["::1", "2600:1f18::1", "5.2.0.1", "52", "52/1.1.1", "3.2"]
+    for lead in leads:  # neighbours of every lead: same first characters, other octets, edges
+        first = int(lead.split(".")[0]) if lead.endswith(".") else None
+        for _ in range(300):
+            a = first if first is not None else rng.choice([int(lead.replace(".", "")[:1]), int(lead.replace(".", ""))])
+            addresses.append(f"{a}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}")
+        addresses += [f"{lead}0.0", f"{lead}255.255", f"{lead[:-1]}{chr(ord(lead[-1]) + 1)}.1.1"]
+    for _ in range(3000):
+        addresses.append(".".join(str(rng.randrange(256)) for _ in range(4)))
+    con.register("t", pa.table({"a": addresses}))
+    passed = {a for (a,) in con.sql(f"SELECT a FROM t WHERE {enrich.may_be_aws_sql('a', leads)}").fetchall()}
+    aws = {row[0] for row in con.sql(enrich.aws_service_sql("SELECT a FROM t", "a")).fetchall()}
+    assert aws and aws <= passed
+    for a in addresses:
+        try:
+            ip = ipaddress.ip_address(a)
+        except ValueError:
+            assert a not in passed, a  # not an address: no AWS /16 either
+            continue
+        if ip.version == 4:
+            assert (a in passed) == (int(ip) >> 16 in slash16s), a
+        else:
+            assert a in passed, a

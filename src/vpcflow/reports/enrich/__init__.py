@@ -34,6 +34,7 @@ __all__ = [
 OWNERS = "vpcflow_owners"
 AWS_RANGES = "vpcflow_aws_ranges"
 AWS_V4_16 = "vpcflow_aws_v4_slash16"  # the IPv4 /16s that hold any AWS prefix, as first*256 + second octet
+RANGED_LEADS = 16  # up to this many leads, may_be_aws_sql tests ranges of text, not an IN list
 
 
 def install_owners(con: duckdb.DuckDBPyConnection) -> bool:
@@ -93,18 +94,25 @@ def may_be_aws_sql(column: str, leads: list[str]) -> str:
     (most of the internet). IPv6 addresses all pass, for the exact test to decide.
 
     The octets are parsed only for addresses whose first three characters are one of `leads`
-    (from `aws_v4_leads`): a comparison with a list of constants costs a fraction of two
-    `split_part`s and casts (one side of services on 100M records: 16 s -> 7 s; a subquery in
-    place of the constants measured as slow as no lead at all)."""
+    (from `aws_v4_leads`): a comparison with constants costs a fraction of two `split_part`s and
+    casts (one side of services on 100M records: 16 s -> 7 s; a subquery in place of the
+    constants measured as slow as no lead at all). A few leads are tested as ranges of text
+    (`>= '52.' AND < '52/'`), which DuckDB compares on the string's inline prefix; `left()` counts
+    UTF-8 characters first (4 leads on 28M addresses: 0.30 s against 0.45 s). Each range costs
+    every row that fails it, so many leads (AWS's full file has dozens) use one IN list."""
     if not leads:  # no IPv4 prefix at all: only IPv6 addresses can be AWS's
         return f"contains({column}, ':')"
     octets = " * 256 + ".join(f"TRY_CAST(split_part({column}, '.', {i}) AS INTEGER)" for i in (1, 2))
     # the leads are digits and dots (built from integers in aws_v4_leads): safe to inline
-    listed = ", ".join(f"'{lead}'" for lead in leads)
-    return (
-        f"(contains({column}, ':') OR (left({column}, 3) IN ({listed}) "
-        f"AND ({octets}) IN (SELECT k FROM {AWS_V4_16})))"
-    )
+    if len(leads) <= RANGED_LEADS:
+        # the text after the lead's last character ('.' -> '/', '9' -> ':') bounds its range
+        lead_test = " OR ".join(
+            f"({column} >= '{lead}' AND {column} < '{lead[:-1]}{chr(ord(lead[-1]) + 1)}')" for lead in leads
+        )
+    else:
+        listed = ", ".join(f"'{lead}'" for lead in leads)
+        lead_test = f"left({column}, 3) IN ({listed})"
+    return f"((({lead_test}) AND ({octets}) IN (SELECT k FROM {AWS_V4_16})) OR contains({column}, ':'))"
 
 
 def install(con: duckdb.DuckDBPyConnection, *, ip_ranges: str | os.PathLike | None = None) -> None:
