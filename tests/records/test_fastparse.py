@@ -163,13 +163,15 @@ def test_the_kernel_refuses_buffers_that_do_not_fit_the_plan():
     rows, ncols = 1, len(plan.kinds)
     counts, room = plan.counts, len(GOOD) + 16
 
-    def call(chars_width=room, i64_rows=rows, kinds=plan.kinds):
+    def call(chars_width=room, i64_rows=rows, kinds=plan.kinds, slots=plan.slots, said=None):
+        said = said or {}  # sizes the caller claims, against the buffers' real ones
         return _tokenizer.tokenize(
-            GOOD, kinds, plan.slots, np.empty((counts[1], rows), np.int32),
+            GOOD, kinds, slots, np.empty((counts[1], rows), np.int32),
             np.empty((counts[2], i64_rows), np.int64), np.empty((counts[3], rows + 1), np.int32),
             np.empty((counts[3], chars_width), np.uint8), np.empty((ncols, rows), np.uint8),
             np.zeros(ncols, np.int64), plan.allowed, plan.allowed_len, plan.first, plan.last,
-            ncols, rows, chars_width, plan.allowed.shape[1],
+            ncols, said.get("rows", rows), said.get("chars_width", chars_width),
+            said.get("allowed_width", plan.allowed.shape[1]),
         )  # fmt: skip
 
     assert call() == 1
@@ -182,6 +184,15 @@ def test_the_kernel_refuses_buffers_that_do_not_fit_the_plan():
                             plan.first, plan.last, ncols, -1, room, 8)  # fmt: skip
     with pytest.raises(ValueError, match="bad plan"):
         call(kinds=np.full(ncols, 7, dtype=np.int8))
+    with pytest.raises(ValueError, match="bad plan"):  # a slot past the columns' count
+        call(slots=np.where(plan.kinds == plan.kinds[0], ncols, plan.slots).astype(np.int64))
+    # Sizes whose products wrap around int64 (found by the sanitized build's tests: the checks
+    # passed and the kernel wrote out of bounds) and the largest row count (rows + 1 offsets).
+    for size in ("rows", "chars_width", "allowed_width"):
+        with pytest.raises(ValueError, match="too large"):
+            call(said={size: 2**62})
+    with pytest.raises(ValueError, match="negative"):
+        call(said={"rows": 2**63 - 1})
     assert _tokenizer.count_rows(b"") == 0 and _tokenizer.count_rows(b"a\nb") == 2
     assert _tokenizer.count_rows(b"\n" * 5000 + b"x") == 5001  # past 255 vector steps
 

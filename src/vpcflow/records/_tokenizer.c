@@ -210,7 +210,17 @@ static Py_ssize_t tokenize_into(const uint8_t *restrict d, Py_ssize_t n, const C
     return row;
 }
 
-static int need(Py_buffer *b, Py_ssize_t bytes, const char *name) {
+/* Whether buffer `b` holds x * y * z bytes; the product is checked for overflow, since the sizes
+   come from the caller (a wrapped product would pass the check and the kernel write out of bounds). */
+static int need(Py_buffer *b, Py_ssize_t x, Py_ssize_t y, Py_ssize_t z, const char *name) {
+    Py_ssize_t bytes = 0;
+    if (x && y && z) {
+        if (y > PY_SSIZE_T_MAX / x || z > PY_SSIZE_T_MAX / (x * y)) {
+            PyErr_Format(PyExc_ValueError, "%s: %zd x %zd x %zd bytes is too large", name, x, y, z);
+            return 0;
+        }
+        bytes = x * y * z;
+    }
     if (b->len < bytes) {
         PyErr_Format(PyExc_ValueError, "%s: %zd bytes, %zd needed", name, b->len, bytes);
         return 0;
@@ -241,17 +251,18 @@ static PyObject *tokenize(PyObject *self, PyObject *args) {
                         &valid, &nulls, &allowed, &allowed_len, &first, &last};
     PyObject *result = NULL;
     Py_ssize_t c = t.ncols, r = t.rows, strings = 0, ints32 = 0, ints64 = 0, values = allowed_len.len / 8;
-    if (c < 0 || r < 0 || t.allowed_width < 0) {
-        PyErr_SetString(PyExc_ValueError, "negative size");
+    if (c < 0 || r < 0 || r == PY_SSIZE_T_MAX || t.allowed_width < 0) {
+        PyErr_SetString(PyExc_ValueError, "negative size, or rows too large");
         goto done;
     }
-    if (!need(&kinds, c, "kinds") || !need(&slots, 8 * c, "slots") || !need(&first, 8 * c, "first") ||
-        !need(&last, 8 * c, "last") || !need(&valid, c * r, "valid") || !need(&nulls, 8 * c, "nulls"))
+    if (!need(&kinds, 1, 1, c, "kinds") || !need(&slots, 8, 1, c, "slots") || !need(&first, 8, 1, c, "first") ||
+        !need(&last, 8, 1, c, "last") || !need(&valid, 1, c, r, "valid") || !need(&nulls, 8, 1, c, "nulls"))
         goto done;
     for (Py_ssize_t i = 0; i < c; i++) { /* a plan the kernel can trust with its pointers */
         int8_t kind = ((int8_t *)kinds.buf)[i];
         int64_t slot = ((int64_t *)slots.buf)[i], lo = ((int64_t *)first.buf)[i], hi = ((int64_t *)last.buf)[i];
-        if (kind < SKIP || kind > STRING || lo < 0 || lo > hi || hi > values || (kind != SKIP && slot < 0)) {
+        if (kind < SKIP || kind > STRING || lo < 0 || lo > hi || hi > values ||
+            (kind != SKIP && (slot < 0 || slot >= c))) { /* a column's slot among at most c */
             PyErr_Format(PyExc_ValueError, "column %zd: bad plan", i);
             goto done;
         }
@@ -260,10 +271,10 @@ static PyObject *tokenize(PyObject *self, PyObject *args) {
             *count = slot + 1;
     }
     /* Every string column's bytes may be as long as the block, plus the 16-byte overrun. */
-    if (!need(&i32, 4 * ints32 * r, "i32") || !need(&i64, 8 * ints64 * r, "i64") ||
-        !need(&offsets, 4 * strings * (r + 1), "offsets") ||
-        (strings && (t.chars_width < data.len + 16 || !need(&chars, strings * t.chars_width, "chars"))) ||
-        !need(&allowed, values * t.allowed_width, "allowed")) {
+    if (!need(&i32, 4, ints32, r, "i32") || !need(&i64, 8, ints64, r, "i64") ||
+        !need(&offsets, 4, strings, r + 1, "offsets") ||
+        (strings && (t.chars_width < data.len + 16 || !need(&chars, 1, strings, t.chars_width, "chars"))) ||
+        !need(&allowed, 1, values, t.allowed_width, "allowed")) {
         if (!PyErr_Occurred())
             PyErr_SetString(PyExc_ValueError, "chars: rows narrower than the block plus 16 bytes");
         goto done;
