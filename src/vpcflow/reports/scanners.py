@@ -28,42 +28,39 @@ PROBE = (
 
 def aggregate_sql(where: str, options: Options, *, duckdb: bool = False) -> str:
     w, min_ports, min_hosts = int(options.window), int(options.min_ports), int(options.min_hosts)
-    # On DuckDB the sources are counted by a 64-bit hash of their address: grouping tens of millions
-    # of one-off sources by an integer is cheaper than by their text. Two sources sharing a hash
-    # only make a group look busier, never less busy: the filter stays a superset, and everything
-    # after it is counted by address, so findings are exact.
-    key, p_key = ("hash(srcaddr)", "hash(p.srcaddr)") if duckdb else ("srcaddr", "p.srcaddr")
+    least = min(min_ports, min_hosts)
+    probe_rows = f"""FROM vpc_flow_logs
+            WHERE {where} AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL AND {PROBE}"""
     slots = in_slots = ""
     if duckdb and SLOTS:
-        # Before that, sources by SLOTS slots of their hash over the whole period: a source busy in
-        # some window has at least as many probes in its slot, so dropping the slots under the
-        # threshold is exact; one-off sources share a slot with a few others (45M probes: ~5 a
-        # slot) and are mostly dropped, so the (source, window) grouping, the costly one, sees a
-        # small part of the probes: 16.2 -> 13.2 s on the 100M-record lake (BENCHMARKS.md). With
-        # far more probes a slot they prune less and cost one more scan.
+        # On DuckDB, a first scan counts probes by SLOTS slots of a 64-bit hash of the source over
+        # the whole period: a source busy in some window has at least as many probes in its slot,
+        # so dropping the slots under the threshold is exact (two sources sharing a slot only make
+        # it look busier; everything after is counted by address). One-off sources share a slot
+        # with a few others (45M probes: ~5 a slot) and are mostly dropped, so the second scan
+        # keeps a small part of the probes (365k of 45M on the 100M-record lake): the steps below
+        # group and join those, and hold them in memory instead of every probe (4.8 -> 0.75 GB,
+        # the same time: BENCHMARKS.md). With far more probes a slot they prune less.
         slots = f"""slots AS (
-            SELECT hash(srcaddr) % {SLOTS} AS slot FROM probes GROUP BY ALL
-            HAVING count(*) >= {min(min_ports, min_hosts)}
+            SELECT hash(srcaddr) % {SLOTS} AS slot {probe_rows}
+            GROUP BY ALL HAVING count(*) >= {least}
         ),
         """
-        in_slots = f"WHERE hash(srcaddr) % {SLOTS} IN (SELECT slot FROM slots) "
+        in_slots = f" AND hash(srcaddr) % {SLOTS} IN (SELECT slot FROM slots)"
     return f"""
-        WITH probes AS (
+        WITH {slots}probes AS (
             SELECT srcaddr, dstaddr, dstport, start, "end", action, (start // {w}) * {w} AS window_start
-            FROM vpc_flow_logs
-            WHERE {where} AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL AND {PROBE}
+            {probe_rows}{in_slots}
         ),
         -- A finding needs at least min(min_ports, min_hosts) distinct tries, so at least that many
         -- records in its window: counting records per (source, window) first is exact and spares
         -- the DISTINCT below the one-off sources that make most of the internet's traffic.
-        {slots}busy AS (
-            SELECT {key} AS source_key, window_start FROM probes {in_slots}GROUP BY ALL
-            HAVING count(*) >= {min(min_ports, min_hosts)}
+        busy AS (
+            SELECT srcaddr, window_start FROM probes GROUP BY ALL HAVING count(*) >= {least}
         ),
         tries AS (
             SELECT DISTINCT p.srcaddr, p.window_start, p.dstaddr, p.dstport
-            FROM probes p JOIN busy b ON {p_key} = b.source_key
-                                     AND p.window_start = b.window_start
+            FROM probes p JOIN busy b USING (srcaddr, window_start)
         ),
         vertical AS (
             SELECT srcaddr, window_start, max(n) AS max_ports
