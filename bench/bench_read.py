@@ -1,6 +1,7 @@
 """How fast vpcflow reads gzip flow logs into typed Arrow columns, against its peers, in one run.
 
     python bench/bench_read.py [--records 10000000] [--repeat 3] [--peers zcat,duckdb,...]
+    python bench/bench_read.py --one-file [--records 10000000]   # one big gzip file, and a pipe
 
 Generates (seeded, cached under bench/data/read-N/) gzip text flow logs in AWS's S3 layout with
 bench/generate.py, then runs each reader in its own subprocess over the same files, and prints
@@ -18,6 +19,11 @@ peer inflates and splits every record into typed columns, except the inflate-onl
 - vpcflow: `vpcflow.records.reader.read_many` (one pipeline across the files) into Arrow batches.
 - vpcflow-twice: the same over every file twice: twice the input, so its peak RSS against vpcflow's
   shows whether memory stays flat whatever the input size.
+- vpcflow-pipe (--one-file): `read_batches` on a pipe from `cat FILE`, as `... | vpcflow cat -`.
+With --one-file every object's records go into one gzip file of one member (ISA-L level 1, as the
+objects; cached as bench/data/read-N-one/all.log.gz), the input of a CloudWatch Logs export or a
+concatenated archive: vpcflow's streaming path (ISA-L inflating on its own thread while the pool
+parses), which no whole-file inflater splits across cores, so the inflate-only floors run on one.
 Imports happen before the clock starts; the best of --repeat runs is kept.
 """
 
@@ -37,6 +43,7 @@ PEERS = [
     "zcat", "isal", f"isal-{CORES}cores", "libdeflate", f"libdeflate-{CORES}cores", "duckdb", "polars",
     "flowlogs-reader", "vpcflow", "vpcflow-twice",
 ]  # fmt: skip
+ONE_FILE_PEERS = ["zcat", "isal", "libdeflate", "duckdb", "polars", "vpcflow", "vpcflow-pipe"]
 DEFAULT_COLUMNS = {
     "version": "INTEGER", "account-id": "VARCHAR", "interface-id": "VARCHAR", "srcaddr": "VARCHAR",
     "dstaddr": "VARCHAR", "srcport": "INTEGER", "dstport": "INTEGER", "protocol": "BIGINT", "packets": "BIGINT",
@@ -59,6 +66,22 @@ def dataset(records: int) -> list[Path]:
     return sorted(root.rglob("*.log.gz"))
 
 
+def one_file(records: int) -> Path:
+    """Every object's records in one gzip file of one member (the header once)."""
+    from isal import igzip
+
+    path = HERE / "data" / f"read-{records}-one" / "all.log.gz"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_suffix(".part")
+        with igzip.open(part, "wb", compresslevel=1) as out:
+            for i, f in enumerate(dataset(records)):
+                text = igzip.decompress(f.read_bytes())
+                out.write(text if i == 0 else text.partition(b"\n")[2])
+        part.rename(path)
+    return path
+
+
 def _inflate_on_threads(inflate, files: list[str]) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -71,7 +94,7 @@ def run_peer(name: str, files: list[str], records: int) -> dict:
     """Runs inside the peer's own subprocess: reads every file, returns records read and seconds."""
     import importlib
 
-    for module in IMPORTS.get(name.split("-")[0] if "cores" in name else name, []):
+    for module in IMPORTS.get(name.split("-")[0] if "cores" in name or name.endswith("-pipe") else name, []):
         importlib.import_module(module)
     t0 = time.perf_counter()
     seen = records  # the inflate-only peers do not count lines
@@ -136,6 +159,12 @@ def run_peer(name: str, files: list[str], records: int) -> dict:
         from vpcflow.records.reader import read_many
 
         seen = sum(batch.num_rows for _, batch in read_many(files))
+    elif name == "vpcflow-pipe":
+        from vpcflow.records.reader import read_batches
+
+        cat = subprocess.Popen(["cat", *files], stdout=subprocess.PIPE)
+        seen = sum(batch.num_rows for batch in read_batches(cat.stdout))
+        cat.wait()
     else:
         raise SystemExit(f"unknown peer {name}")
     return {"records": seen, "seconds": time.perf_counter() - t0}
@@ -190,7 +219,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs per peer; the best is kept")
-    parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated, from: " + ", ".join(PEERS))
+    parser.add_argument("--peers", help="comma-separated, from: " + ", ".join(dict.fromkeys(PEERS + ONE_FILE_PEERS)))
+    parser.add_argument("--one-file", action="store_true", help="all records in one gzip file (see above)")
     parser.add_argument("--peer", help=argparse.SUPPRESS)
     parser.add_argument("files", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -198,14 +228,15 @@ def main() -> None:
         print(json.dumps(run_peer(args.peer, args.files, args.records)))
         return
 
-    files = dataset(args.records)
+    files = [one_file(args.records)] if args.one_file else dataset(args.records)
+    peers = args.peers or ",".join(ONE_FILE_PEERS if args.one_file else PEERS)
     size = sum(f.stat().st_size for f in files)
     print(
-        f"{args.records:,} records, {len(files)} gzip objects, {size / 1e6:.0f} MB compressed; "
-        f"{CORES} cores; best of {args.repeat}\n"
+        f"{args.records:,} records, {len(files)} gzip {'file' if args.one_file else 'objects'}, "
+        f"{size / 1e6:.0f} MB compressed; {CORES} cores; best of {args.repeat}\n"
     )
     results = {}
-    for name in args.peers.split(","):
+    for name in peers.split(","):
         runs = [
             measure(name, files, args.records) for _ in range(1 if name == "flowlogs-reader" else args.repeat)
         ]
