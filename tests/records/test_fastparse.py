@@ -186,7 +186,7 @@ def test_the_kernel_refuses_buffers_that_do_not_fit_the_plan():
         call(kinds=np.full(ncols, 7, dtype=np.int8))
     with pytest.raises(ValueError, match="bad plan"):  # a slot past the columns' count
         call(slots=np.where(plan.kinds == plan.kinds[0], ncols, plan.slots).astype(np.int64))
-    # Sizes whose products wrap around int64 (found by the sanitized build's tests: the checks
+    # Sizes whose products wrap around int64 (found by calling the UBSan build with them: the checks
     # passed and the kernel wrote out of bounds) and the largest row count (rows + 1 offsets).
     for size in ("rows", "chars_width", "allowed_width"):
         with pytest.raises(ValueError, match="too large"):
