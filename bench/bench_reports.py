@@ -1,6 +1,7 @@
 """Every report on a lake of N records, against the same analysis hand-written in DuckDB SQL, in one run.
 
     python bench/bench_reports.py [--records 100000000] [--days 7] [--repeat 1]
+    python bench/bench_reports.py --traffic site     # bench/generate.py's VPC, through `vpcflow ingest`
 
 The lake is written once per size under bench/data/reports-N/ (seeded numpy, written with pyarrow
 in the lake's layout: Hive partitions by account, region and day, every `vpc_schema()` column, the
@@ -15,11 +16,19 @@ Peers, measured in the same process on the same files, after one warm-up of each
 explain and sg-suggest run with a model (bench_reach.py's seeded VPC, its interfaces named as the lake's);
 their hand SQL is only their query (the model's rule evaluation has no SQL equivalent).
 Prints seconds for each and vpcflow / hand (target: within 1.5x; under 10 s at 100M records).
+
+--traffic site: a second lake, for comparison: bench/generate.py's simulated VPC (300 interfaces,
+20,000 internet peers, 150 scanners; the traffic model of the read benchmarks) writes the records
+as AWS's S3 objects, one 5-minute window each over the same days, with a v5 format, and `vpcflow
+ingest` makes the lake from them, as a user would (bench/data/reports-site-N/). Its pairs repeat
+as a VPC's do (about a third of an hour's records are distinct pairs, against almost all in the
+default lake). explain and sg-suggest are left out: their model's interfaces are not this VPC's.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -154,6 +163,34 @@ def dataset(records: int, days: int) -> Path:
     return root
 
 
+REPORTS = ["rejects", "scanners", "top-talkers", "services", "nat-savings", "explain", "sg-suggest"]
+SITE_REPORTS = REPORTS[:5]  # explain and sg-suggest need a model of the lake's own interfaces
+SITE_FORMAT = (
+    "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} "
+    "${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${vpc-id} ${subnet-id} ${instance-id} "
+    "${tcp-flags} ${type} ${pkt-srcaddr} ${pkt-dstaddr} ${region} ${az-id} ${pkt-src-aws-service} "
+    "${pkt-dst-aws-service} ${flow-direction} ${traffic-path}"
+)
+
+
+def site_dataset(records: int, days: int) -> Path:
+    """The --traffic site lake: generate.py's objects ingested by vpcflow (both in subprocesses)."""
+    root = HERE / "data" / f"reports-site-{records}"
+    if not (root / ".done").exists():
+        objects, lake = root / "objects", root / "lake"
+        files = days * 288  # 5-minute windows
+        subprocess.run(
+            [sys.executable, str(HERE / "generate.py"), str(objects), "--records", str(records),
+             "--files", str(files), "--log-format", SITE_FORMAT],
+            check=True,
+        )  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "vpcflow.cli", "ingest", str(objects), "--lake", str(lake)], check=True
+        )
+        (root / ".done").touch()
+    return root / "lake"
+
+
 def bench_model():
     """bench_reach.py's seeded VPC (10.0.0.0/16, the lake's private range) with 200 interfaces named
     as the lake's (eni-0a1b2c3d4e5f61000...1199), for explain and sg-suggest."""
@@ -238,13 +275,16 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=1, help="timed runs per peer after a warm-up; the best is kept"
     )
+    parser.add_argument("--reports", help="comma-separated (default: every report the lake can run)")
     parser.add_argument(
-        "--reports", default="rejects,scanners,top-talkers,services,nat-savings,explain,sg-suggest"
+        "--traffic", choices=["worst", "site"], default="worst", help="which lake (see above; default worst)"
     )
     args = parser.parse_args()
+    reports = args.reports or ",".join(SITE_REPORTS if args.traffic == "site" else REPORTS)
 
     t = time.perf_counter()
-    lake = dataset(args.records, args.days)
+    site = args.traffic == "site"
+    lake = site_dataset(args.records, args.days) if site else dataset(args.records, args.days)
     print(f"lake {lake} ({args.records:,} records) ready in {time.perf_counter() - t:.1f}s")
     source = open_lake(lake)
     con = source.con
@@ -257,7 +297,7 @@ def main() -> None:
     with_model = Options(ip_ranges=aws_ranges.sample_path(), model=model)  # nat-savings runs without
 
     print(f"{'report':<13} {'vpcflow s':>10} {'hand SQL s':>11} {'ratio':>7}")
-    for name in args.reports.split(","):
+    for name in reports.split(","):
         chosen = with_model if name in ("explain", "sg-suggest") else options
         run_ours = lambda name=name, chosen=chosen: run_report(name, source, chosen)  # noqa: E731
         run_hand = lambda name=name: con.sql(hand[name]).to_arrow_table()  # noqa: E731
