@@ -214,7 +214,8 @@ def hand_sql(files: str, enis: list[tuple[str, str]] = ()) -> dict[str, str]:
             ASOF LEFT JOIN vpcflow_owners o ON a.f = o.family AND a.x >= o.start""",
         "scanners": f"""
             WITH p AS (SELECT srcaddr, dstaddr, dstport, start, "end", action, start // 300 * 300 w FROM {src}
-                       WHERE flow_direction = 'ingress' AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL),
+                       WHERE coalesce(flow_direction, 'ingress') = 'ingress' AND (action = 'REJECT' OR dstport <= srcport)
+                         AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL),
             t AS (SELECT DISTINCT srcaddr, w, dstaddr, dstport FROM p),
             v AS (SELECT srcaddr, w, max(n) mp FROM (SELECT srcaddr, w, dstaddr, count(*) n FROM t GROUP BY ALL) GROUP BY ALL),
             h AS (SELECT srcaddr, w, max(n) mh FROM (SELECT srcaddr, w, dstport, count(*) n FROM t GROUP BY ALL) GROUP BY ALL),

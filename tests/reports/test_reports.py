@@ -163,8 +163,8 @@ def test_rejects(lake, period):
 
 
 def is_probe(r) -> bool:
-    if r.get("flow_direction"):
-        return r["flow_direction"] == "ingress"
+    if r.get("flow_direction") == "egress":
+        return False
     return r["action"] == "REJECT" or r["dstport"] <= r["srcport"]
 
 
@@ -208,6 +208,27 @@ def test_scanners_slot_prefilter_keeps_a_scan_at_exactly_the_threshold(tmp_path,
     root = write_lake(tmp_path, records)
     got = run_report("scanners", open_lake(root), Options(top=0, min_ports=15, min_hosts=25)).table.to_pylist()
     assert [(g["source"], g["kind"], g["ports"]) for g in got] == [("198.51.100.7", "vertical", 15)]
+
+
+def test_scanners_do_not_take_replies_for_probes(tmp_path):
+    """Replies are ingress records too (AWS's example, flowlogs.md §9.8: S3 answering an instance
+    from port 80 to its port 34210). S3 answering 40 connections of one instance, and a web server's
+    answers reaching 40 clients' ephemeral ports, are no scans; the same records the other way are."""
+    at = T0 + 600
+    replies = [
+        flow("52.95.128.179", "10.0.0.71", 80, 34210 + i, flow_direction="ingress", start=at) for i in range(40)
+    ]
+    replies += [
+        flow("10.0.1.5", f"10.0.2.{i}", 443, 40000 + i, flow_direction="ingress", start=at) for i in range(40)
+    ]
+    root = write_lake(tmp_path / "replies", replies)
+    assert run_report("scanners", open_lake(root), Options(top=0)).table.num_rows == 0
+    probes = [
+        flow("198.51.100.7", "10.0.0.71", 34210, 80 + i, flow_direction="ingress", start=at) for i in range(40)
+    ]
+    root = write_lake(tmp_path / "probes", probes)
+    got = run_report("scanners", open_lake(root), Options(top=0)).table.to_pylist()
+    assert [(g["source"], g["kind"], g["ports"]) for g in got] == [("198.51.100.7", "vertical", 40)]
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,14 @@
 """Port scans and sweeps: one source probing many ports of one host (vertical), one port across
 many hosts (horizontal), or both, within tumbling windows.
 
-What counts as a probe (AWS is silent; our choice): a record whose `flow-direction` is `ingress`;
-when the format has no direction, a rejected record, or one going from a higher to a lower or equal
-port (connection attempts go from an ephemeral port to a service port, replies the other way) -
-so a server answering many clients is not taken for a scanner. ICMP records (ports 0) count, so a
-ping sweep is a horizontal scan of port 0.
+What counts as a probe (AWS is silent; our choice): a record into the interface (`flow-direction`
+`ingress`, or no direction in the format) that is rejected, or that goes from a higher to a lower or
+equal port. Connection attempts go from an ephemeral port to a service port, replies the other way;
+and a reply is an ingress record too (AWS's own example, flowlogs.md §9.8: S3 answering an instance
+from port 80 to port 34210 is `ingress`), so without the port test every service answering many
+connections of one instance looked like a vertical scan of its ephemeral ports, and a server
+answering many clients like a sweep. ICMP records (ports 0) count, so a ping sweep is a horizontal
+scan of port 0.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ TITLE = "Port scans (vertical) and sweeps (horizontal)"
 SLOTS = 1 << 23  # DuckDB's first count of the sources, by hash slot (see aggregate_sql); 0: none
 
 PROBE = (
-    "(flow_direction = 'ingress' OR (flow_direction IS NULL AND "
-    "(action = 'REJECT' OR coalesce(dstport, 0) <= coalesce(srcport, 0))))"
+    "(coalesce(flow_direction, 'ingress') = 'ingress' AND "
+    "(action = 'REJECT' OR coalesce(dstport, 0) <= coalesce(srcport, 0)))"
 )
 
 
