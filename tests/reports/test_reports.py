@@ -231,10 +231,49 @@ def test_scanners_do_not_take_replies_for_probes(tmp_path):
     assert [(g["source"], g["kind"], g["ports"]) for g in got] == [("198.51.100.7", "vertical", 40)]
 
 
+def test_top_talkers_takes_the_slot_plan_when_a_few_pairs_stand_out(tmp_path, monkeypatch):
+    from vpcflow.reports import top_talkers
+
+    rng = random.Random(3)
+    at = T0 + 60
+
+    def one_off(n):
+        return [
+            flow(f"198.51.{i // 250}.{i % 250}", "10.0.0.5", 40000, 443, bytes=rng.randrange(40, 2_000_000), start=at)
+            for i in range(n)
+        ]
+
+    heavy = [
+        flow(f"10.0.1.{p}", "52.95.128.179", 40000 + i, 443, bytes=50_000_000, start=at)
+        for p in range(20)
+        for i in range(10)
+    ]
+    options = Options(top=10)
+    monkeypatch.setattr(top_talkers, "SLOTS", 64)
+    spread = open_lake(write_lake(tmp_path / "one-off", one_off(5000)))
+    assert not top_talkers.slots_pay_off(spread, options)  # ~78 records a slot: every slot passes
+    monkeypatch.setattr(top_talkers, "SLOTS", 1024)
+    standing_out = open_lake(write_lake(tmp_path / "heavy", one_off(1000) + heavy))
+    assert top_talkers.slots_pay_off(standing_out, options)  # ~20 of 1024 slots pass
+    got = run_report("top-talkers", standing_out, options).table.to_pylist()
+    # 20 pairs tie at 500 MB and 10 packets: the first 10 by source address, as text
+    assert [(g["source"], g["bytes"]) for g in got] == [
+        (a, 500_000_000) for a in sorted(f"10.0.1.{p}" for p in range(20))[:10]
+    ]
+
+
+@pytest.mark.parametrize("plan", ["plain", "slots-16384", "slots-4", "slots-1"])
 @pytest.mark.parametrize(
     "by, rank_by, bucket", [("pair", "bytes", 3600), ("eni", "packets", 86400), ("pair", "packets", 0)]
 )
-def test_top_talkers(lake, by, rank_by, bucket):
+def test_top_talkers(lake, by, rank_by, bucket, plan, monkeypatch):
+    """Both of DuckDB's plans give the plain answer; with 4 slots a bucket the slot bound prunes
+    some slots and keeps others, with 1 it keeps the only one."""
+    from vpcflow.reports import top_talkers
+
+    monkeypatch.setattr(top_talkers, "slots_pay_off", lambda source, options: plan != "plain")
+    if plan != "plain":
+        monkeypatch.setattr(top_talkers, "SLOTS", int(plan.split("-")[1]))
     root, records = lake
     totals = defaultdict(lambda: [0, 0, 0])
     for r in records:
