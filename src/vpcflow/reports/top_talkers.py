@@ -132,7 +132,8 @@ def slots_pay_off(source: Source, options: Options) -> bool:
         lo, hi, n = (span.column(k)[0].as_py() for k in ("lo", "hi", "n"))
         if not n or lo is None:
             return False
-        buckets = (hi // options.bucket - lo // options.bucket + 1) if options.bucket > 0 else 1
+        width = int(options.bucket)
+        buckets = (hi // width - lo // width + 1) if width > 0 else 1
         per_bucket.append(n / buckets)
     share = min(1.0, per_bucket[1] / per_bucket[0])
     records = f"""(SELECT {_bucket_expr(options)} AS bucket_start, srcaddr, dstaddr, bytes, packets
@@ -157,9 +158,8 @@ def sql(source: Source, options: Options) -> str:
         and slots_pay_off(source, options)
     ):
         inner = _ranked(slot_sql(source.where(options.period), options), options)
-        return f"SELECT to_timestamp(bucket_start) AS bucket, * EXCLUDE (bucket_start) FROM ({inner}) ORDER BY bucket_start, rank"
-    inner = aggregate_sql(source.where(options.period), options, duckdb=source.remote is None)
-    inner = source.relation(inner)
+    else:
+        inner = source.relation(aggregate_sql(source.where(options.period), options, duckdb=source.remote is None))
     return f"SELECT to_timestamp(bucket_start) AS bucket, * EXCLUDE (bucket_start) FROM ({inner}) ORDER BY bucket_start, rank"
 
 
