@@ -168,7 +168,11 @@ def is_probe(r) -> bool:
     return r["action"] == "REJECT" or r["dstport"] <= r["srcport"]
 
 
-def test_scanners(lake):
+@pytest.mark.parametrize("prefilter", [True, False], ids=["slot-count", "no-slot-count"])
+def test_scanners(lake, prefilter, monkeypatch):
+    from vpcflow.reports import scanners
+
+    monkeypatch.setattr(scanners, "prefilter_pays", lambda source, options: prefilter)
     root, records = lake
     window, min_ports, min_hosts = 300, 15, 25
     tries = defaultdict(set)
@@ -208,6 +212,21 @@ def test_scanners_slot_prefilter_keeps_a_scan_at_exactly_the_threshold(tmp_path,
     root = write_lake(tmp_path, records)
     got = run_report("scanners", open_lake(root), Options(top=0, min_ports=15, min_hosts=25)).table.to_pylist()
     assert [(g["source"], g["kind"], g["ports"]) for g in got] == [("198.51.100.7", "vertical", 15)]
+
+
+def test_scanners_skip_the_slot_count_when_a_sample_is_mostly_busy_sources(tmp_path):
+    from vpcflow.reports import scanners
+
+    at = T0 + 600
+    scan = [flow("198.51.100.7", "10.0.0.71", 40000, 1 + i, action="REJECT", start=at) for i in range(40)]
+    one_off = [flow(f"203.0.{i // 250}.{i % 250}", "10.0.0.5", 40000, 22, start=at) for i in range(400)]
+    busy = open_lake(write_lake(tmp_path / "busy", scan + one_off[:10]))
+    assert not scanners.prefilter_pays(busy, Options())  # 40 of 50 probes are one busy source's
+    internet = open_lake(write_lake(tmp_path / "internet", scan + one_off))
+    assert scanners.prefilter_pays(internet, Options())  # 40 of 440
+    for source in (busy, internet):
+        got = run_report("scanners", source, Options(top=0)).table.to_pylist()
+        assert [(g["source"], g["kind"], g["ports"]) for g in got] == [("198.51.100.7", "vertical", 40)]
 
 
 def test_scanners_do_not_take_replies_for_probes(tmp_path):

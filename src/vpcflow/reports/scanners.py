@@ -17,11 +17,12 @@ import pyarrow as pa
 
 from vpcflow.reports import enrich
 from vpcflow.reports.base import Options, Result, compact_ports, fetch, limit
-from vpcflow.reports.source import Source
+from vpcflow.reports.source import Source, largest_file
 
 NAME = "scanners"
 TITLE = "Port scans (vertical) and sweeps (horizontal)"
 SLOTS = 1 << 23  # DuckDB's first count of the sources, by hash slot (see aggregate_sql); 0: none
+BUSY_SHARE = 0.5  # the slot count is skipped when a sample's probes are busier than this (prefilter_pays)
 
 PROBE = (
     "(coalesce(flow_direction, 'ingress') = 'ingress' AND "
@@ -29,13 +30,13 @@ PROBE = (
 )
 
 
-def aggregate_sql(where: str, options: Options, *, duckdb: bool = False) -> str:
+def aggregate_sql(where: str, options: Options, *, duckdb: bool = False, prefilter: bool = True) -> str:
     w, min_ports, min_hosts = int(options.window), int(options.min_ports), int(options.min_hosts)
     least = min(min_ports, min_hosts)
     probe_rows = f"""FROM vpc_flow_logs
             WHERE {where} AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL AND {PROBE}"""
     slots = in_slots = ""
-    if duckdb and SLOTS:
+    if duckdb and SLOTS and prefilter:
         # On DuckDB, a first scan counts probes by SLOTS slots of a 64-bit hash of the source over
         # the whole period: a source busy in some window has at least as many probes in its slot,
         # so dropping the slots under the threshold is exact (two sources sharing a slot only make
@@ -95,8 +96,30 @@ def aggregate_sql(where: str, options: Options, *, duckdb: bool = False) -> str:
     """
 
 
+def prefilter_pays(source: Source, options: Options) -> bool:
+    """Whether the slot count's extra scan can pay for itself, judged on the lake's largest file (a
+    plan choice only: the findings are the same). It keeps at least the probes of busy (source,
+    window)s; when most of a sample's probes are busy (a VPC's own peers, not the internet's one-off
+    sources) it cannot prune much and is skipped: scanners on the benchmark's simulated VPC. A
+    sample never has more busy probes than the whole lake, so a lake of one-off sources keeps it."""
+    sample = largest_file(source)
+    if sample is None:
+        return True
+    w, least = int(options.window), min(int(options.min_ports), int(options.min_hosts))
+    shares = source.engine.query(f"""
+        WITH counts AS (
+            SELECT count(*) AS n FROM read_parquet('{sample}')
+            WHERE srcaddr IS NOT NULL AND dstaddr IS NOT NULL AND {PROBE}
+            GROUP BY srcaddr, (start // {w}) * {w}
+        )
+        SELECT sum(n) FILTER (WHERE n >= {least}) AS busy, sum(n) AS probes FROM counts""").to_pylist()[0]
+    return not shares["probes"] or (shares["busy"] or 0) <= BUSY_SHARE * shares["probes"]
+
+
 def sql(source: Source, options: Options) -> str:
-    inner = aggregate_sql(source.where(options.period), options, duckdb=source.remote is None)
+    local = source.remote is None
+    prefilter = local and bool(SLOTS) and prefilter_pays(source, options)
+    inner = aggregate_sql(source.where(options.period), options, duckdb=local, prefilter=prefilter)
     return f"""
         SELECT kind, source, to_timestamp(window_start) AS "window", ports, targets,
                -- sorted here: Spark's collect_list keeps no order

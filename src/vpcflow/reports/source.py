@@ -117,6 +117,17 @@ class Source:
         return f"SELECT * FROM {name}"
 
 
+def largest_file(source: Source) -> str | None:
+    """The lake's largest `vpc_flow_logs` file, as a SQL string literal's content (a sample on
+    which a report chooses between plans of the same answer), or None (no local lake, no file)."""
+    if not isinstance(source.lake, Path):
+        return None
+    from vpcflow.lake.layout import Lake  # the lake's own notion of its published files
+
+    files = [p for p in Lake(source.lake).data_files() if p.relative_to(source.lake).parts[0] == RELATION]
+    return str(max(files, key=lambda p: p.stat().st_size)).replace("'", "''") if files else None
+
+
 def open_lake(lake: str | os.PathLike | None, *, threads: int | None = None, engine=None) -> Source:
     """The lake for reports; `engine` (an opened Spark or Athena engine) reads the records instead of
     DuckDB, which then only enriches (the lake folder may then be remote, or absent for Athena)."""

@@ -10,11 +10,8 @@ in a VPC's own traffic, that is a few percent of the pairs. Which plan runs is d
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from vpcflow.lake.layout import Lake
 from vpcflow.reports.base import Options, ReportError, Result, fetch
-from vpcflow.reports.source import Source
+from vpcflow.reports.source import Source, largest_file
 
 SLOTS = 1 << 14  # hash slots a bucket, for the slot plan
 SAMPLE_CANDIDATES = 0.25  # the slot plan runs when a sample keeps at most this share of its slots
@@ -120,12 +117,9 @@ def slots_pay_off(source: Source, options: Options) -> bool:
     bucket's records, so that a slot holds as many records as in the whole lake; a lake of one-off
     pairs then keeps nearly all of them (every slot's sum passes the bound) and takes the plain
     plan, which reads the lake once."""
-    if not isinstance(source.lake, Path):
+    sample = largest_file(source)
+    if sample is None:
         return False
-    files = [p for p in Lake(source.lake).data_files() if p.relative_to(source.lake).parts[0] == "vpc_flow_logs"]
-    if not files:
-        return False
-    sample = str(max(files, key=lambda p: p.stat().st_size)).replace("'", "''")
     per_bucket = []
     for relation in (f"vpc_flow_logs WHERE {source.where(options.period)}", f"read_parquet('{sample}')"):
         span = source.engine.query(f"SELECT min(start) AS lo, max(start) AS hi, count(*) AS n FROM {relation}")
