@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from vpcflow.errors import QueryError
 from vpcflow.reports import enrich
 from vpcflow.reports.base import Options, Result, compact_ports, fetch, limit
 from vpcflow.reports.source import Source, largest_file
@@ -106,14 +107,21 @@ def prefilter_pays(source: Source, options: Options) -> bool:
     if sample is None:
         return True
     w, least = int(options.window), min(int(options.min_ports), int(options.min_hosts))
-    shares = source.engine.query(f"""
+    try:  # a plan choice must never fail a report: on any error, the plan that is good on every lake
+        shares = _busy_shares(source, sample, w, least)
+    except QueryError:
+        return True
+    return not shares["probes"] or (shares["busy"] or 0) <= BUSY_SHARE * shares["probes"]
+
+
+def _busy_shares(source: Source, sample: str, w: int, least: int) -> dict:
+    return source.engine.query(f"""
         WITH counts AS (
             SELECT count(*) AS n FROM read_parquet('{sample}')
             WHERE srcaddr IS NOT NULL AND dstaddr IS NOT NULL AND {PROBE}
             GROUP BY srcaddr, (start // {w}) * {w}
         )
         SELECT sum(n) FILTER (WHERE n >= {least}) AS busy, sum(n) AS probes FROM counts""").to_pylist()[0]
-    return not shares["probes"] or (shares["busy"] or 0) <= BUSY_SHARE * shares["probes"]
 
 
 def sql(source: Source, options: Options) -> str:

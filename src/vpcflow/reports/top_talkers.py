@@ -10,6 +10,7 @@ in a VPC's own traffic, that is a few percent of the pairs. Which plan runs is d
 
 from __future__ import annotations
 
+from vpcflow.errors import QueryError
 from vpcflow.reports.base import Options, ReportError, Result, fetch
 from vpcflow.reports.source import Source, largest_file
 
@@ -112,6 +113,14 @@ def slot_sql(where: str, options: Options) -> str:
 
 
 def slots_pay_off(source: Source, options: Options) -> bool:
+    """Whether to run the slot plan (see _slots_pay_off)."""
+    try:  # a plan choice must never fail a report: on any error, the plain plan
+        return _slots_pay_off(source, options)
+    except QueryError:
+        return False
+
+
+def _slots_pay_off(source: Source, options: Options) -> bool:
     """Whether the slot plan would keep few records, judged on the lake's largest file (a plan
     choice only: the answers are the same). The sample's slots are scaled to its share of each
     bucket's records, so that a slot holds as many records as in the whole lake; a lake of one-off
