@@ -29,13 +29,13 @@ PROBE = (
     "(coalesce(flow_direction, 'ingress') = 'ingress' AND "
     "(action = 'REJECT' OR coalesce(dstport, 0) <= coalesce(srcport, 0)))"
 )
+PROBE_ROWS = f"srcaddr IS NOT NULL AND dstaddr IS NOT NULL AND {PROBE}"  # the probes a scan is made of
 
 
 def aggregate_sql(where: str, options: Options, *, duckdb: bool = False, prefilter: bool = True) -> str:
     w, min_ports, min_hosts = int(options.window), int(options.min_ports), int(options.min_hosts)
     least = min(min_ports, min_hosts)
-    probe_rows = f"""FROM vpc_flow_logs
-            WHERE {where} AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL AND {PROBE}"""
+    probe_rows = f"FROM vpc_flow_logs WHERE {where} AND {PROBE_ROWS}"
     slots = in_slots = ""
     if duckdb and SLOTS and prefilter:
         # On DuckDB, a first scan counts probes by SLOTS slots of a 64-bit hash of the source over
@@ -117,8 +117,7 @@ def prefilter_pays(source: Source, options: Options) -> bool:
 def _busy_shares(source: Source, sample: str, w: int, least: int) -> dict:
     return source.engine.query(f"""
         WITH counts AS (
-            SELECT count(*) AS n FROM read_parquet('{sample}')
-            WHERE srcaddr IS NOT NULL AND dstaddr IS NOT NULL AND {PROBE}
+            SELECT count(*) AS n FROM read_parquet('{sample}') WHERE {PROBE_ROWS}
             GROUP BY srcaddr, (start // {w}) * {w}
         )
         SELECT sum(n) FILTER (WHERE n >= {least}) AS busy, sum(n) AS probes FROM counts""").to_pylist()[0]

@@ -25,6 +25,7 @@ import duckdb
 import pyarrow as pa
 
 from vpcflow.errors import VpcflowError
+from vpcflow.lake.layout import Lake
 from vpcflow.query.engine import DuckDBEngine
 
 RELATION = "vpc_flow_logs"
@@ -122,8 +123,6 @@ def largest_file(source: Source) -> str | None:
     which a report chooses between plans of the same answer), or None (no local lake, no file)."""
     if not isinstance(source.lake, Path):
         return None
-    from vpcflow.lake.layout import Lake  # the lake's own notion of its published files
-
     files = [p for p in Lake(source.lake).data_files() if p.relative_to(source.lake).parts[0] == RELATION]
     return str(max(files, key=lambda p: p.stat().st_size)).replace("'", "''") if files else None
 

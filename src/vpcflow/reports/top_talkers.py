@@ -31,15 +31,11 @@ def aggregate_sql(where: str, options: Options, *, duckdb: bool = False) -> str:
         raise ReportError(f"--by {options.by!r}: choose pair or eni")
     if options.rank_by not in ("bytes", "packets"):
         raise ReportError(f"--rank-by {options.rank_by!r}: choose bytes or packets")
-    select, names, present = KEYS[options.by]
+    select, _, present = KEYS[options.by]
     # Columns listed, not `* EXCLUDE`: the aggregation also runs on Spark and Athena (docs/scaling.md).
-    other = "packets" if options.rank_by == "bytes" else "bytes"
-    bucket = int(options.bucket)
-    # Bucketed by the record's `start`: a flow belongs to the bucket its first packet fell in.
-    bucket_expr = f"(start // {bucket}) * {bucket}" if bucket > 0 else "NULL::BIGINT"
-    top = int(options.top) if options.top and options.top > 0 else 0
+    top = _top(options)
     totals = f"""
-            SELECT {bucket_expr} AS bucket_start, {select},
+            SELECT {_bucket_expr(options)} AS bucket_start, {select},
                    sum(bytes)::BIGINT AS bytes, sum(packets)::BIGINT AS packets, count(*) AS records
             FROM vpc_flow_logs
             WHERE {where} AND {present} AND log_status = 'OK'
@@ -58,17 +54,28 @@ def aggregate_sql(where: str, options: Options, *, duckdb: bool = False) -> str:
         ranked_from = f"totals JOIN cut ON bucket_start IS NOT DISTINCT FROM cut_bucket WHERE {options.rank_by} >= least"
     else:
         totals = f"({totals})"
+    return f"WITH totals AS {totals} {_ranked(ranked_from, options)}"
+
+
+def _ranked(rows: str, options: Options) -> str:
+    """SQL: the totals in `rows` (what follows FROM) ranked within their bucket, the top N kept."""
+    names = KEYS[options.by][1]
+    other = "packets" if options.rank_by == "bytes" else "bytes"
+    top = _top(options)
     return f"""
-        WITH totals AS {totals}
         SELECT bucket_start, row_number() OVER (PARTITION BY bucket_start ORDER BY {options.rank_by} DESC,
                    {other} DESC, {names}) AS rank, {names}, bytes, packets, records
-        FROM {ranked_from}
+        FROM {rows}
         {f"QUALIFY rank <= {top}" if top else ""}
-        ORDER BY bucket_start, rank
-    """
+        ORDER BY bucket_start, rank"""
+
+
+def _top(options: Options) -> int:
+    return int(options.top) if options.top and options.top > 0 else 0  # 0: every row
 
 
 def _bucket_expr(options: Options) -> str:
+    # Bucketed by the record's `start`: a flow belongs to the bucket its first packet fell in.
     bucket = int(options.bucket)
     return f"(start // {bucket}) * {bucket}" if bucket > 0 else "NULL::BIGINT"
 
@@ -98,11 +105,17 @@ def _slot_bounds(relation: str, options: Options, slots: int) -> str:
         FROM sums JOIN bounds ON bucket_start IS NOT DISTINCT FROM bound_bucket"""
 
 
+def _records(relation: str, options: Options) -> str:
+    """SQL: the records of `relation` (what follows FROM, with its WHERE) that a pair ranking
+    counts, with their bucket."""
+    return f"""(SELECT {_bucket_expr(options)} AS bucket_start, srcaddr, dstaddr, bytes, packets
+            FROM {relation} AND srcaddr IS NOT NULL AND log_status = 'OK')"""
+
+
 def slot_sql(where: str, options: Options) -> str:
     """The slot plan (DuckDB): totals of the pairs in the slots that can hold a top pair, to rank
     as the plain plan ranks them; exact, see _slot_bounds."""
-    records = f"""(SELECT {_bucket_expr(options)} AS bucket_start, srcaddr, dstaddr, bytes, packets
-            FROM vpc_flow_logs WHERE {where} AND srcaddr IS NOT NULL AND log_status = 'OK')"""
+    records = _records(f"vpc_flow_logs WHERE {where}", options)
     return f"""
         WITH kept AS (SELECT bucket_start, slot FROM ({_slot_bounds(records, options, SLOTS)}) WHERE kept)
         SELECT bucket_start, srcaddr AS source, dstaddr AS destination,
@@ -139,8 +152,7 @@ def _slots_pay_off(source: Source, options: Options) -> bool:
         buckets = (hi // width - lo // width + 1) if width > 0 else 1
         per_bucket.append(n / buckets)
     share = min(1.0, per_bucket[1] / per_bucket[0])
-    records = f"""(SELECT {_bucket_expr(options)} AS bucket_start, srcaddr, dstaddr, bytes, packets
-            FROM read_parquet('{sample}') WHERE srcaddr IS NOT NULL AND log_status = 'OK')"""
+    records = _records(f"read_parquet('{sample}') WHERE TRUE", options)
     # The share of slots kept stands for the share of pairs summed again (heavy slots hold more
     # records, but those are the few pairs that repeat): 7% on the benchmark's VPC, where the
     # slot plan took 6.7 s against 11; all on the lake of one-off pairs.
@@ -155,26 +167,14 @@ def sql(source: Source, options: Options) -> str:
     if (
         source.remote is None
         and options.by == "pair"
-        and options.top
-        and options.top > 0
+        and _top(options)
         and options.rank_by in ("bytes", "packets")
         and slots_pay_off(source, options)
     ):
-        inner = _ranked(slot_sql(source.where(options.period), options), options)
+        inner = _ranked(f"({slot_sql(source.where(options.period), options)})", options)
     else:
         inner = source.relation(aggregate_sql(source.where(options.period), options, duckdb=source.remote is None))
     return f"SELECT to_timestamp(bucket_start) AS bucket, * EXCLUDE (bucket_start) FROM ({inner}) ORDER BY bucket_start, rank"
-
-
-def _ranked(totals_sql: str, options: Options) -> str:
-    names = KEYS[options.by][1]
-    other = "packets" if options.rank_by == "bytes" else "bytes"
-    return f"""
-        SELECT bucket_start, row_number() OVER (PARTITION BY bucket_start ORDER BY {options.rank_by} DESC,
-                   {other} DESC, {names}) AS rank, {names}, bytes, packets, records
-        FROM ({totals_sql})
-        QUALIFY rank <= {int(options.top)}
-        ORDER BY bucket_start, rank"""
 
 
 def run(source: Source, options: Options) -> Result:
