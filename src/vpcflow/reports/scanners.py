@@ -18,7 +18,7 @@ import pyarrow as pa
 from vpcflow.errors import QueryError
 from vpcflow.reports import enrich
 from vpcflow.reports.base import Options, Result, compact_ports, fetch, limit
-from vpcflow.reports.source import Source, largest_file
+from vpcflow.reports.source import Source, sample_of
 
 NAME = "scanners"
 TITLE = "Port scans (vertical) and sweeps (horizontal)"
@@ -98,12 +98,12 @@ def aggregate_sql(where: str, options: Options, *, duckdb: bool = False, prefilt
 
 
 def prefilter_pays(source: Source, options: Options) -> bool:
-    """Whether the slot count's extra scan can pay for itself, judged on the lake's largest file (a
-    plan choice only: the findings are the same). It keeps at least the probes of busy (source,
-    window)s; when most of a sample's probes are busy (a VPC's own peers, not the internet's one-off
+    """Whether the slot count's extra scan can pay for itself, judged on the period's records in the
+    lake's largest file (sample_of; a plan choice only: the findings are the same). It keeps at
+    least the probes of busy (source, window)s; when most of a sample's probes are busy (a VPC's own peers, not the internet's one-off
     sources) it cannot prune much and is skipped: scanners on the benchmark's simulated VPC. A
     sample never has more busy probes than the whole lake, so a lake of one-off sources keeps it."""
-    sample = largest_file(source)
+    sample = sample_of(source, options.period)
     if sample is None:
         return True
     w, least = int(options.window), min(int(options.min_ports), int(options.min_hosts))
@@ -117,7 +117,7 @@ def prefilter_pays(source: Source, options: Options) -> bool:
 def _busy_shares(source: Source, sample: str, w: int, least: int) -> dict:
     return source.engine.query(f"""
         WITH counts AS (
-            SELECT count(*) AS n FROM read_parquet('{sample}') WHERE {PROBE_ROWS}
+            SELECT count(*) AS n FROM {sample} AND {PROBE_ROWS}
             GROUP BY srcaddr, (start // {w}) * {w}
         )
         SELECT sum(n) FILTER (WHERE n >= {least}) AS busy, sum(n) AS probes FROM counts""").to_pylist()[0]

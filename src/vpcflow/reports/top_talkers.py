@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from vpcflow.errors import QueryError
 from vpcflow.reports.base import Options, ReportError, Result, fetch
-from vpcflow.reports.source import Source, largest_file
+from vpcflow.reports.source import Source, sample_of
 
 SLOTS = 1 << 14  # hash slots a bucket, for the slot plan
 SAMPLE_CANDIDATES = 0.25  # the slot plan runs when a sample keeps at most this share of its slots
@@ -134,16 +134,16 @@ def slots_pay_off(source: Source, options: Options) -> bool:
 
 
 def _slots_pay_off(source: Source, options: Options) -> bool:
-    """Whether the slot plan would keep few records, judged on the lake's largest file (a plan
-    choice only: the answers are the same). The sample's slots are scaled to its share of each
-    bucket's records, so that a slot holds as many records as in the whole lake; a lake of one-off
+    """Whether the slot plan would keep few records, judged on the period's records in the lake's
+    largest file (sample_of; a plan choice only: the answers are the same). The sample's slots are
+    scaled to its share of each bucket's records, so that a slot holds as many records as in the whole lake; a lake of one-off
     pairs then keeps nearly all of them (every slot's sum passes the bound) and takes the plain
     plan, which reads the lake once."""
-    sample = largest_file(source)
+    sample = sample_of(source, options.period)
     if sample is None:
         return False
     per_bucket = []
-    for relation in (f"vpc_flow_logs WHERE {source.where(options.period)}", f"read_parquet('{sample}')"):
+    for relation in (f"vpc_flow_logs WHERE {source.where(options.period)}", sample):
         span = source.engine.query(f"SELECT min(start) AS lo, max(start) AS hi, count(*) AS n FROM {relation}")
         lo, hi, n = (span.column(k)[0].as_py() for k in ("lo", "hi", "n"))
         if not n or lo is None:
@@ -152,7 +152,7 @@ def _slots_pay_off(source: Source, options: Options) -> bool:
         buckets = (hi // width - lo // width + 1) if width > 0 else 1
         per_bucket.append(n / buckets)
     share = min(1.0, per_bucket[1] / per_bucket[0])
-    records = _records(f"read_parquet('{sample}') WHERE TRUE", options)
+    records = _records(sample, options)
     # The share of slots kept stands for the share of pairs summed again (heavy slots hold more
     # records, but those are the few pairs that repeat): 7% on the benchmark's VPC, where the
     # slot plan took 6.7 s against 11; all on the lake of one-off pairs.
