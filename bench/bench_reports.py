@@ -22,7 +22,8 @@ Prints seconds for each and vpcflow / hand (target: within 1.5x; under 10 s at 1
 as AWS's S3 objects, one 5-minute window each over the same days, with a v5 format, and `vpcflow
 ingest` makes the lake from them, as a user would (bench/data/reports-site-N/). Its pairs repeat
 as a VPC's do (about a third of an hour's records are distinct pairs, against almost all in the
-default lake). explain and sg-suggest are left out: their model's interfaces are not this VPC's.
+default lake). explain and sg-suggest run with bench_reach.py's seeded groups and ACLs laid over
+that VPC's own interfaces and subnets (site_model).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from bench.bench_reach import generate as generate_vpc  # noqa: E402
 from bench.bench_reach import load as load_vpc  # noqa: E402
+from bench.generate import build_site  # noqa: E402
 from vpcflow.records.catalog import vpc_schema  # noqa: E402
 from vpcflow.reports import Options, enrich, open_lake, run_report  # noqa: E402
 from vpcflow.reports.enrich import aws_ranges  # noqa: E402
@@ -164,7 +166,6 @@ def dataset(records: int, days: int) -> Path:
 
 
 REPORTS = ["rejects", "scanners", "top-talkers", "services", "nat-savings", "explain", "sg-suggest"]
-SITE_REPORTS = REPORTS[:5]  # explain and sg-suggest need a model of the lake's own interfaces
 SITE_FORMAT = (
     "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} "
     "${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${vpc-id} ${subnet-id} ${instance-id} "
@@ -200,6 +201,39 @@ def bench_model():
         eni["id"] = rename.get(eni["id"], eni["id"])
     for instance in sections["instances"]:
         instance["network_interface_ids"] = [rename.get(e, e) for e in instance["network_interface_ids"]]
+    return load_vpc(sections)
+
+
+def site_model():
+    """bench_reach.py's seeded VPC laid over generate.py's simulated VPC (build_site, seed 1, as the
+    site lake's objects were written): its 12 subnets are /20s as the site's addresses are, and its
+    300 interfaces carry the site's ids, subnets, addresses and instances, so explain and
+    sg-suggest judge the site lake's own interfaces against seeded groups and network ACLs."""
+    site = build_site(1)
+    sections = generate_vpc(enis=site.enis, subnets=12, groups=50, nacls=12, seed=1)
+    for i, subnet in enumerate(sections["subnets"]):
+        subnet["cidr_block"] = f"10.0.{16 * i}.0/20"
+        subnet["ipv6_cidr_block"] = f"2a05:d018:{0x1C00 + i:x}:{i:x}00::/64"  # as generate.py's eni_v6
+    sections["vpcs"][0]["ipv6_cidr_blocks"] = ["2a05:d018:1c00::/44"]  # wider than AWS's /56: the site's layout
+    # the NAT gateway out of the site's addresses (10.0.16s.10 upwards)
+    for item in sections["nat_gateways"] + [e for e in sections["network_interfaces"] if e["id"] == "eni-nat"]:
+        item["private_ip"] = "10.0.15.250"
+    ours = [e for e in sections["network_interfaces"] if e["id"] != "eni-nat"]
+    addresses = site.addresses.slice(0, site.enis).to_pylist()
+    instances = site.instance_ids.to_pylist()
+    for e, eni in enumerate(ours):
+        eni.update(
+            id=site.eni_ids[e].as_py(),
+            subnet_id=f"subnet-{int(site.eni_subnet[e]):03d}",
+            private_ip=addresses[e],
+            ipv6_addresses=[site.addresses[site.eni_v6(e)].as_py()],
+            instance_id=instances[e],
+        )
+        if site.eni_subnet[e] >= 3:
+            eni["public_ip"] = None  # only the public subnets' interfaces (0-2) have one
+    sections["instances"] = [
+        {"id": eni["instance_id"], "network_interface_ids": [eni["id"]]} for eni in ours if eni["instance_id"]
+    ]
     return load_vpc(sections)
 
 
@@ -253,6 +287,7 @@ def hand_sql(files: str, enis: list[tuple[str, str]] = ()) -> dict[str, str]:
         "sg-suggest": f"""
             SELECT interface_id, protocol, dstport, srcaddr, dstaddr, count(*) FROM {src}
             WHERE action = 'ACCEPT' AND srcaddr IS NOT NULL AND coalesce(flow_direction, 'ingress') = 'ingress'
+              AND CASE WHEN tcp_flags & 18 = 18 THEN false WHEN tcp_flags & 2 = 2 THEN true ELSE dstport <= srcport END
               AND (interface_id, dstaddr) IN (SELECT (e, a) FROM (VALUES {", ".join(f"('{e}', '{a}')" for e, a in enis) or "(NULL, NULL)"}) t(e, a))
             GROUP BY ALL""",
     }
@@ -281,7 +316,7 @@ def main() -> None:
         "--traffic", choices=["worst", "site"], default="worst", help="which lake (see above; default worst)"
     )
     args = parser.parse_args()
-    reports = args.reports or ",".join(SITE_REPORTS if args.traffic == "site" else REPORTS)
+    reports = args.reports or ",".join(REPORTS)
 
     t = time.perf_counter()
     site = args.traffic == "site"
@@ -291,8 +326,8 @@ def main() -> None:
     con = source.con
     enrich.install(con, ip_ranges=aws_ranges.sample_path())
     files = str(lake / "vpc_flow_logs" / "*" / "*" / "*" / "*" / "*" / "*.parquet")
-    model = bench_model()
-    own = sorted((e.id, a) for e in model.network_interfaces if e.security_group_ids for a in e.addresses)
+    model = site_model() if site else bench_model()
+    own = sorted((e.id, str(a)) for e in model.network_interfaces if e.security_group_ids for a in e.addresses)
     hand = hand_sql(files, own)
     options = Options(ip_ranges=aws_ranges.sample_path())
     with_model = Options(ip_ranges=aws_ranges.sample_path(), model=model)  # nat-savings runs without
