@@ -239,6 +239,8 @@ def site_model():
 
 def hand_sql(files: str, enis: list[tuple[str, str]] = ()) -> dict[str, str]:
     """The same analyses as a DuckDB user would write them, over read_parquet and the same range tables."""
+    # a request, not a reply (the reports' definition; a DuckDB user would write the same CASE)
+    REQUEST = "CASE WHEN tcp_flags & 18 = 18 THEN false WHEN tcp_flags & 2 = 2 THEN true ELSE dstport <= srcport END"
     src = f"read_parquet('{files}')"
     return {
         "rejects": f"""
@@ -248,7 +250,7 @@ def hand_sql(files: str, enis: list[tuple[str, str]] = ()) -> dict[str, str]:
             ASOF LEFT JOIN vpcflow_owners o ON a.f = o.family AND a.x >= o.start""",
         "scanners": f"""
             WITH p AS (SELECT srcaddr, dstaddr, dstport, start, "end", action, start // 300 * 300 w FROM {src}
-                       WHERE coalesce(flow_direction, 'ingress') = 'ingress' AND (action = 'REJECT' OR dstport <= srcport)
+                       WHERE coalesce(flow_direction, 'ingress') = 'ingress' AND (action = 'REJECT' OR {REQUEST})
                          AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL),
             t AS (SELECT DISTINCT srcaddr, w, dstaddr, dstport FROM p),
             v AS (SELECT srcaddr, w, max(n) mp FROM (SELECT srcaddr, w, dstaddr, count(*) n FROM t GROUP BY ALL) GROUP BY ALL),
@@ -287,7 +289,7 @@ def hand_sql(files: str, enis: list[tuple[str, str]] = ()) -> dict[str, str]:
         "sg-suggest": f"""
             SELECT interface_id, protocol, dstport, srcaddr, dstaddr, count(*) FROM {src}
             WHERE action = 'ACCEPT' AND srcaddr IS NOT NULL AND coalesce(flow_direction, 'ingress') = 'ingress'
-              AND CASE WHEN tcp_flags & 18 = 18 THEN false WHEN tcp_flags & 2 = 2 THEN true ELSE dstport <= srcport END
+              AND {REQUEST}
               AND (interface_id, dstaddr) IN (SELECT (e, a) FROM (VALUES {", ".join(f"('{e}', '{a}')" for e, a in enis) or "(NULL, NULL)"}) t(e, a))
             GROUP BY ALL""",
     }

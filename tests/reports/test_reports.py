@@ -214,6 +214,24 @@ def test_scanners_slot_prefilter_keeps_a_scan_at_exactly_the_threshold(tmp_path,
     assert [(g["source"], g["kind"], g["ports"]) for g in got] == [("198.51.100.7", "vertical", 15)]
 
 
+def test_scanners_tell_probes_by_their_tcp_flags(tmp_path):
+    """A sweep sent from source port 53 (nmap's --source-port 53) to higher ports that a permissive
+    group accepts: a request by its SYN flag, though its ports look like a reply's; without flags
+    it cannot be told from DNS answers. SYN-ACKs to the same ports are replies."""
+    at = T0 + 600
+
+    def sweep(flags):
+        return [
+            flow("198.51.100.7", "10.0.0.71", 53, 1000 + i, tcp_flags=flags, flow_direction="ingress", start=at)
+            for i in range(40)
+        ]
+
+    for flags, found in ((2, [("198.51.100.7", "vertical", 40)]), (None, []), (18, []), (19, [])):
+        root = write_lake(tmp_path / str(flags), sweep(flags))
+        got = run_report("scanners", open_lake(root), Options(top=0)).table.to_pylist()
+        assert [(g["source"], g["kind"], g["ports"]) for g in got] == found, flags
+
+
 def test_scanners_do_not_take_replies_for_probes(tmp_path):
     """Replies are ingress records too (AWS's example, flowlogs.md §9.8: S3 answering an instance
     from port 80 to its port 34210). S3 answering 40 connections of one instance, and a web server's

@@ -64,6 +64,17 @@ def fetch(source: Source, sql: str) -> pa.Table:
     return arrow(source, sql)
 
 
+# A record whose packets opened their connection (a request), not the answer to one. Flow logs do
+# not say which side opened a connection, so this is our choice: TCP flags with SYN-ACK are a reply
+# and with SYN alone a request (flowlogs.md §1.3: the flags of a record are those seen in its
+# interval); otherwise (no `tcp-flags` in the format, a connection opened in an earlier interval,
+# UDP, ICMP) a request goes to a port not above its source port, as clients use ephemeral ports.
+# Used by scanners (probes) and sg-suggest (replies need no inbound rule: groups are stateful).
+REQUEST = (
+    "CASE WHEN tcp_flags & 18 = 18 THEN false WHEN tcp_flags & 2 = 2 THEN true "
+    "ELSE coalesce(dstport, 0) <= coalesce(srcport, 0) END"
+)
+
 PROTOCOL_NAME = (
     "CASE protocol WHEN 6 THEN 'TCP' WHEN 17 THEN 'UDP' WHEN 1 THEN 'ICMP' WHEN 58 THEN 'ICMPv6' "
     "ELSE CAST(protocol AS VARCHAR) END"

@@ -2,9 +2,11 @@
 many hosts (horizontal), or both, within tumbling windows.
 
 What counts as a probe (AWS is silent; our choice): a record into the interface (`flow-direction`
-`ingress`, or no direction in the format) that is rejected, or that goes from a higher to a lower or
-equal port. Connection attempts go from an ephemeral port to a service port, replies the other way;
-and a reply is an ingress record too (AWS's own example, flowlogs.md §9.8: S3 answering an instance
+`ingress`, or no direction in the format) that is rejected, or that is a request (base.REQUEST: its
+TCP flags hold SYN and not SYN-ACK, or, without telling flags, it goes from a higher to a lower or
+equal port). Connection attempts go from an ephemeral port to a service port, replies the other
+way, so a probe sent from a low source port (nmap's `--source-port 53`) to higher ports counts
+only where the format has `tcp-flags`; and a reply is an ingress record too (AWS's own example, flowlogs.md §9.8: S3 answering an instance
 from port 80 to port 34210 is `ingress`), so without the port test every service answering many
 connections of one instance looked like a vertical scan of its ephemeral ports, and a server
 answering many clients like a sweep. ICMP records (ports 0) count, so a ping sweep is a horizontal
@@ -17,7 +19,7 @@ import pyarrow as pa
 
 from vpcflow.errors import QueryError
 from vpcflow.reports import enrich
-from vpcflow.reports.base import Options, Result, compact_ports, fetch, limit
+from vpcflow.reports.base import REQUEST, Options, Result, compact_ports, fetch, limit
 from vpcflow.reports.source import Source, sample_of
 
 NAME = "scanners"
@@ -25,10 +27,7 @@ TITLE = "Port scans (vertical) and sweeps (horizontal)"
 SLOTS = 1 << 23  # DuckDB's first count of the sources, by hash slot (see aggregate_sql); 0: none
 BUSY_SHARE = 0.5  # the slot count is skipped when a sample's probes are busier than this (prefilter_pays)
 
-PROBE = (
-    "(coalesce(flow_direction, 'ingress') = 'ingress' AND "
-    "(action = 'REJECT' OR coalesce(dstport, 0) <= coalesce(srcport, 0)))"
-)
+PROBE = f"(coalesce(flow_direction, 'ingress') = 'ingress' AND (action = 'REJECT' OR {REQUEST}))"
 PROBE_ROWS = f"srcaddr IS NOT NULL AND dstaddr IS NOT NULL AND {PROBE}"  # the probes a scan is made of
 
 

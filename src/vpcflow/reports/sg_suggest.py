@@ -12,14 +12,10 @@ group set of the interfaces gets:
 - `used` / `unused`: every current ingress rule with the records it would admit; `unused` rules
   admitted nothing over the period (candidates for removal - the period may be too short to tell).
 
-Only requests count. Security groups are stateful: the answer to a connection the interface opened
-is let in whatever the inbound rules say (vpc.md §5.2), so an inbound reply needs no rule, and
-counting replies would suggest opening the ephemeral ports of every server an instance calls (on
-the benchmark's simulated VPC, 31M of the 43.7M accepted inbound records). A record is a request
-when its TCP flags hold SYN without SYN-ACK (flowlogs.md §1.3), a reply when they hold SYN-ACK, and
-otherwise (no flags in the format, a connection opened in an earlier interval, UDP, ICMP) when its
-destination port is not above its source port, as scanners decides (a choice: flow logs do not say
-which side opened a connection).
+Only requests count (base.REQUEST). Security groups are stateful: the answer to a connection the
+interface opened is let in whatever the inbound rules say (vpc.md §5.2), so an inbound reply needs
+no rule, and counting replies would suggest opening the ephemeral ports of every server an
+instance calls (on the benchmark's simulated VPC, 31M of the 43.7M accepted inbound records).
 
 The matching of sources to rules and to the model's interfaces runs in DuckDB as joins on parsed
 addresses (sg_tables), so a busy lake's million (interface, port, source) groups never reach Python.
@@ -36,7 +32,7 @@ from collections import defaultdict
 import pyarrow as pa
 
 from vpcflow.reports import sg_tables
-from vpcflow.reports.base import Options, Result
+from vpcflow.reports.base import REQUEST, Options, Result
 from vpcflow.reports.enrich import address
 from vpcflow.reports.explain import require_model
 from vpcflow.reports.source import Source
@@ -45,8 +41,6 @@ NAME = "sg-suggest"
 TITLE = "Security group rules: what the traffic needed, and what was never used"
 MANY_SOURCES = 32
 NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6", -1: "all"}
-# The record's packets opened their connection (see above). NULL flags fall through to the ports.
-REQUEST = "CASE WHEN v.tcp_flags & 18 = 18 THEN false WHEN v.tcp_flags & 2 = 2 THEN true ELSE v.dstport <= v.srcport END"
 
 
 def inbound_sql(source: Source, options: Options, enis: dict) -> str:
