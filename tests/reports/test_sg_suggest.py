@@ -106,6 +106,11 @@ def seeded_records(seed: int) -> list[dict]:
         )
         for i in range(MANY_SOURCES + 5)
     ]
+    # as many IPv6 ones: no IPv4 rule admits them
+    records += [
+        flow(f"2600:1f18::{i + 1:x}", "2001:db8:1::10", 40000, 443, eni="eni-web1", flow_direction="ingress")
+        for i in range(MANY_SOURCES + 1)
+    ]
     # exactly MANY_SOURCES: still listed, as the CIDRs that cover them
     records += [
         flow(f"198.19.0.{2 * i + 1}", "10.0.1.30", 40000, 2222, eni="eni-admin", flow_direction="ingress")
@@ -199,14 +204,18 @@ def _peers(model, sources: dict) -> list[tuple[str, int]]:
         else:
             outside[src] = n
     out = sorted(inside.items())
-    if len(outside) > MANY_SOURCES:
-        return out + [("0.0.0.0/0", sum(outside.values()))]
-    v4 = sorted(ipaddress.ip_address(s) for s in outside if ":" not in s)
-    for net in ipaddress.collapse_addresses(v4):
-        out.append(
-            (str(net), sum(n for s, n in outside.items() if ":" not in s and ipaddress.ip_address(s) in net))
-        )
-    return out + [(f"{s}/128", n) for s, n in sorted(outside.items()) if ":" in s]
+    for family, everyone in ((4, "0.0.0.0/0"), (6, "::/0")):
+        mine = {
+            ipaddress.ip_address(s): n
+            for s, n in outside.items()
+            if ipaddress.ip_address(s).version == family
+        }
+        if len(mine) > MANY_SOURCES:
+            out.append((everyone, sum(mine.values())))
+            continue
+        for net in ipaddress.collapse_addresses(sorted(mine)):
+            out.append((str(net), sum(n for a, n in mine.items() if a in net)))
+    return out
 
 
 def got_rows(table) -> list[tuple]:
@@ -225,6 +234,7 @@ def test_sg_suggest_matches_plain_python(tmp_path, seed):
         r[1] == "needed (exists)" and r[4] == "0.0.0.0/0" and r[5] > 32 for r in want
     )  # a public service
     assert any(r[1] == "needed" and r[4].endswith("/128") for r in want)  # an IPv6 source
+    assert any(r[1] == "needed (exists)" and r[4] == "::/0" and r[5] > 32 for r in want)  # IPv6 public service
     assert any(r[1].startswith("needed") and r[4].startswith("sg-") for r in want)  # a group as the peer
     assert {r[0] for r in want if r[1] == "used"} == {"sg-web", "sg-db", "sg-admin"}
     assert ("sg-quiet", "unused", "tcp", "3389", "0.0.0.0/0", 0) in want

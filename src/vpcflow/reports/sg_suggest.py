@@ -7,8 +7,8 @@ group set of the interfaces gets:
 - `needed`: a rule the traffic needed, as narrow as the traffic allows - protocol, one port,
   and the narrowest peer: the security group of the source interface when the source is in the
   model (AWS's idiom for traffic inside a VPC), else the sources' addresses collapsed into CIDRs;
-  more than `MANY_SOURCES` distinct outside addresses on one port become 0.0.0.0/0 (a public
-  service), which the note says.
+  more than `MANY_SOURCES` distinct outside addresses of a family on one port become 0.0.0.0/0
+  or ::/0 (a public service), which the note says.
 - `used` / `unused`: every current ingress rule with the records it would admit; `unused` rules
   admitted nothing over the period (candidates for removal - the period may be too short to tell).
 
@@ -120,11 +120,14 @@ OUTSIDE = f"""
         ANTI JOIN (SELECT * FROM vpcflow_sg_members WHERE sg IS NOT NULL) m
           ON f.family = m.family AND f.number = m.number::UHUGEINT
     ),
-    n AS (SELECT label, protocol, port, count(*) AS sources, sum(records)::BIGINT AS records FROM o GROUP BY ALL)
-    SELECT label, protocol, port, sources, records, NULL AS source FROM n WHERE sources > {MANY_SOURCES}
+    n AS (
+        SELECT label, protocol, port, family, count(*) AS sources, sum(records)::BIGINT AS records
+        FROM o GROUP BY ALL
+    )
+    SELECT label, protocol, port, family, sources, records, NULL AS source FROM n WHERE sources > {MANY_SOURCES}
     UNION ALL
-    SELECT o.label, o.protocol, o.port, 1, o.records, o.source FROM o
-    SEMI JOIN (SELECT * FROM n WHERE sources <= {MANY_SOURCES}) n USING (label, protocol, port)"""
+    SELECT o.label, o.protocol, o.port, o.family, 1, o.records, o.source FROM o
+    SEMI JOIN (SELECT * FROM n WHERE sources <= {MANY_SOURCES}) n USING (label, protocol, port, family)"""
 
 
 def run(source: Source, options: Options) -> Result:
@@ -168,16 +171,16 @@ def _rows(model, enis: dict, used: dict, inside: list[dict], outside: list[dict]
     """The report's rows, group set by group set (every one in the model, with or without traffic:
     a group set nobody reached has only unused rules)."""
     needed: dict[str, dict] = defaultdict(
-        lambda: defaultdict(lambda: {"inside": {}, "outside": [], "many": None})
+        lambda: defaultdict(lambda: {"inside": {}, 4: [], 6: [], "many": {}})
     )
     for r in inside:
         needed[r["label"]][(r["protocol"], r["port"])]["inside"][r["peer"]] = r["records"]
     for r in outside:
         need = needed[r["label"]][(r["protocol"], r["port"])]
         if r["source"] is None:
-            need["many"] = (r["sources"], r["records"])
+            need["many"][r["family"]] = (r["sources"], r["records"])
         else:
-            need["outside"].append((r["source"], r["records"]))
+            need[r["family"]].append((ipaddress.ip_address(r["source"]), r["records"]))
     groups = {sg.id: sg for sg in model.security_groups}
     rows: list[dict] = []
     for label in sorted({",".join(e.security_group_ids) for e in enis.values()}):
@@ -207,15 +210,15 @@ def _peers(need: dict) -> list[tuple[str, int, str]]:
         (gid, records, "the source interface's security group")
         for gid, records in sorted(need["inside"].items())
     ]
-    if need["many"] is not None:
-        sources, records = need["many"]
-        out.append(("0.0.0.0/0", records, f"{sources} distinct outside sources: a public service"))
-        return out
-    outside = sorted(need["outside"])
-    v4 = [(ipaddress.ip_address(s), r) for s, r in outside if ":" not in s]
-    for net in ipaddress.collapse_addresses(a for a, _ in v4):
-        out.append((str(net), sum(r for a, r in v4 if a in net), "observed sources"))
-    out += [(f"{s}/128", r, "observed source") for s, r in outside if ":" in s]
+    for family, everyone in ((4, "0.0.0.0/0"), (6, "::/0")):
+        if family in need["many"]:
+            sources, records = need["many"][family]
+            note = f"{sources} distinct outside IPv{family} sources: a public service"
+            out.append((everyone, records, note))
+            continue
+        listed = sorted(need[family])
+        for net in ipaddress.collapse_addresses(a for a, _ in listed):
+            out.append((str(net), sum(r for a, r in listed if a in net), "observed sources"))
     return out
 
 
