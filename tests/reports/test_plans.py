@@ -87,6 +87,14 @@ def test_the_sample_is_the_largest_file_of_the_period(tmp_path):
     assert sample_of(source, Period()).endswith("WHERE TRUE")
 
 
+def test_a_file_outside_the_layout_may_hold_any_day(tmp_path):
+    root = write_lake(tmp_path, internet(10, T0))
+    odd = root / "vpc_flow_logs" / "aws_account_id=123456789012" / "year=2025"
+    odd.mkdir(parents=True)
+    (odd / "big.parquet").write_bytes(b"x" * 100_000)  # read by no one here: only its size counts
+    assert largest_file(open_lake(root), day(5)).endswith("/year=2025/big.parquet")
+
+
 def test_the_period_days_a_partition_can_hold():
     period = Period(since=datetime(2025, 11, 24, 16, tzinfo=UTC), until=datetime(2025, 11, 26, tzinfo=UTC))
     assert [period.holds_day(2025, 11, d) for d in (23, 24, 25, 26)] == [False, True, True, False]

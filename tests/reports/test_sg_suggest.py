@@ -234,7 +234,9 @@ def test_sg_suggest_matches_plain_python(tmp_path, seed):
         r[1] == "needed (exists)" and r[4] == "0.0.0.0/0" and r[5] > 32 for r in want
     )  # a public service
     assert any(r[1] == "needed" and r[4].endswith("/128") for r in want)  # an IPv6 source
-    assert any(r[1] == "needed (exists)" and r[4] == "::/0" and r[5] > 32 for r in want)  # IPv6 public service
+    assert any(
+        r[1] == "needed (exists)" and r[4] == "::/0" and r[5] > 32 for r in want
+    )  # IPv6 public service
     assert any(r[1].startswith("needed") and r[4].startswith("sg-") for r in want)  # a group as the peer
     assert {r[0] for r in want if r[1] == "used"} == {"sg-web", "sg-db", "sg-admin"}
     assert ("sg-quiet", "unused", "tcp", "3389", "0.0.0.0/0", 0) in want
@@ -259,3 +261,17 @@ def test_sg_suggest_needs_no_rule_for_replies(tmp_path):
         if g["status"].startswith("needed")
     ]
     assert needed == [("443", "203.0.113.5/32", 1)]
+
+
+def test_sg_suggest_on_a_model_without_security_groups(tmp_path):
+    model = lab_model()
+    bare = model.model_copy(
+        update={
+            "network_interfaces": tuple(
+                e.model_copy(update={"security_group_ids": ()}) for e in model.network_interfaces
+            )
+        }
+    )
+    records = [flow("203.0.113.5", "10.0.0.10", 40000, 443, eni="eni-web1", flow_direction="ingress")]
+    got = run_report("sg-suggest", open_lake(write_lake(tmp_path, records)), Options(model=bare))
+    assert got.table.num_rows == 0 and got.notes[0].startswith("0 accepted inbound")

@@ -48,7 +48,7 @@ def inbound_sql(source: Source, options: Options, enis: dict) -> str:
     engine returns only those flows (not every flow through the interface, which may be millions
     of rows on a busy NAT or load balancer). IPv6 text has several spellings, so the rows of an
     interface with an IPv6 address and an IPv6 destination are all returned, to be matched by
-    value (run)."""
+    value (_flows_sql)."""
     pairs = []
     for eni_id, eni in sorted(enis.items()):
         addresses = [ipaddress.ip_address(a) for a in eni.addresses]

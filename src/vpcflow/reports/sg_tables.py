@@ -18,7 +18,8 @@ ANY_PORTS = (0, 65535)
 def labels(enis: dict) -> pa.Table:
     """Each interface with security groups and its group set, as the report labels it ("a,b")."""
     ids = sorted(enis)
-    return pa.table({"eni": ids, "label": [",".join(enis[i].security_group_ids) for i in ids]})
+    labels = [",".join(enis[i].security_group_ids) for i in ids]
+    return pa.table({"eni": pa.array(ids, pa.string()), "label": pa.array(labels, pa.string())})
 
 
 def own_addresses(enis: dict) -> pa.Table:

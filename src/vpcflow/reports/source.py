@@ -147,8 +147,12 @@ def largest_file(source: Source, period: Period | None = None) -> str | None:
         relative = path.relative_to(source.lake)
         if relative.parts[0] != RELATION:
             continue
-        part = Partition.from_path(str(relative.parent))
-        if period.holds_day(int(part.year), int(part.month), int(part.day)):
+        try:
+            part = Partition.from_path(str(relative.parent))
+            held = period.holds_day(int(part.year), int(part.month), int(part.day))
+        except (KeyError, ValueError):  # not in the lake's layout: it may hold anything
+            held = True
+        if held:
             files.append(path)
     return str(max(files, key=lambda p: p.stat().st_size)).replace("'", "''") if files else None
 

@@ -136,9 +136,9 @@ def slots_pay_off(source: Source, options: Options) -> bool:
 def _slots_pay_off(source: Source, options: Options) -> bool:
     """Whether the slot plan would keep few records, judged on the period's records in the lake's
     largest file (sample_of; a plan choice only: the answers are the same). The sample's slots are
-    scaled to its share of each bucket's records, so that a slot holds as many records as in the whole lake; a lake of one-off
-    pairs then keeps nearly all of them (every slot's sum passes the bound) and takes the plain
-    plan, which reads the lake once."""
+    scaled to its share of each bucket's records, so that a slot holds as many records as in the
+    whole lake; a lake of one-off pairs then keeps nearly all of them (every slot's sum passes the
+    bound) and takes the plain plan, which reads the lake once."""
     sample = sample_of(source, options.period)
     if sample is None:
         return False
