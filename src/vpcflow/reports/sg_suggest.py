@@ -71,9 +71,10 @@ def inbound_sql(source: Source, options: Options, enis: dict) -> str:
 
 def _flows_sql(inbound: str) -> str:
     """SQL: the inbound groups (inbound_sql, as a relation) addressed to the interface itself, by
-    value, summed per (group set, protocol, port, source), sources parsed; unparsable sources are
-    left out (they match no rule and name no peer). Addresses are parsed once each, not per group:
-    a busy VPC has a million groups and a few thousand addresses."""
+    value, summed per (group set, protocol, port, source), sources parsed (NULL when unparsable:
+    they match no rule and no interface, and OUTSIDE leaves them out). Addresses are parsed once
+    each, not per group: a busy VPC has a million groups and a few thousand addresses. (A filter on
+    the parsed number here would be pushed below the DISTINCT by DuckDB and parse every group.)"""
     return f"""
         WITH f AS MATERIALIZED ({inbound}),
         v6 AS (
@@ -94,7 +95,7 @@ def _flows_sql(inbound: str) -> str:
             FROM (SELECT DISTINCT source FROM g)
         )
         SELECT g.label, g.protocol, g.port, g.source, s.family, s.number, g.records, g.groups
-        FROM g JOIN s USING (source) WHERE s.number IS NOT NULL"""
+        FROM g JOIN s USING (source)"""
 
 
 USED = """
@@ -116,7 +117,7 @@ INSIDE = """
 # Sources outside: counted per (group set, protocol, port); listed only where there are few.
 OUTSIDE = f"""
     WITH o AS (
-        SELECT f.* FROM vpcflow_sg_flows f
+        SELECT f.* FROM (SELECT * FROM vpcflow_sg_flows WHERE number IS NOT NULL) f
         ANTI JOIN (SELECT * FROM vpcflow_sg_members WHERE sg IS NOT NULL) m
           ON f.family = m.family AND f.number = m.number::UHUGEINT
     ),
