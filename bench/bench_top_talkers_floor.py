@@ -13,6 +13,9 @@ columns and aggregates ~98M groups. This prints, in one run on the same files:
 - the text key a day (what the report's plain plan groups by);
 - the cache effect on one day held in memory, ordered by hour: one aggregate against one an hour.
 
+Every aggregate's sums are used (`count(b)`): with `count(*)` over it, DuckDB drops the unused
+sum and only finds the distinct keys, which is cheaper than any report can be.
+
 The lake must exist (bench_reports.py writes it). Nothing here is a vpcflow plan; the report's own
 time is bench_reports.py's.
 """
@@ -62,7 +65,7 @@ def main() -> None:
         def run():
             return sum(
                 con.sql(
-                    f"SELECT count(*) FROM (SELECT start // 3600 AS h, {key}, sum(bytes) AS b "
+                    f"SELECT count(b) FROM (SELECT start // 3600 AS h, {key}, sum(bytes) AS b "
                     f"FROM read_parquet('{day}/*.parquet') GROUP BY ALL)"
                 ).fetchall()[0][0]
                 for day in days
@@ -78,7 +81,7 @@ def main() -> None:
     clock(
         "DuckDB: aggregate (hour, hash of pair), one statement",
         sql(
-            f"SELECT count(*) FROM (SELECT start // 3600 AS h, hash(srcaddr, dstaddr) AS k, sum(bytes) "
+            f"SELECT count(b) FROM (SELECT start // 3600 AS h, hash(srcaddr, dstaddr) AS k, sum(bytes) AS b "
             f"FROM read_parquet('{glob}') GROUP BY ALL)"
         ),
     )
@@ -92,13 +95,13 @@ def main() -> None:
     hours = [h for (h,) in con.sql("SELECT DISTINCT h FROM day ORDER BY h").fetchall()]
     clock(
         "in memory, one day: aggregate (hour, source, destination)",
-        sql("SELECT count(*) FROM (SELECT h, srcaddr, dstaddr, sum(bytes) FROM day GROUP BY ALL)"),
+        sql("SELECT count(b) FROM (SELECT h, srcaddr, dstaddr, sum(bytes) AS b FROM day GROUP BY ALL)"),
     )
     clock(
         f"in memory, one day: {len(hours)} aggregates, one an hour",
         lambda: sum(
             con.sql(
-                f"SELECT count(*) FROM (SELECT srcaddr, dstaddr, sum(bytes) FROM day WHERE h = {h} GROUP BY ALL)"
+                f"SELECT count(b) FROM (SELECT srcaddr, dstaddr, sum(bytes) AS b FROM day WHERE h = {h} GROUP BY ALL)"
             ).fetchall()[0][0]
             for h in hours
         ),
