@@ -7,7 +7,7 @@ import random
 from datetime import UTC, datetime
 
 from tests.reports.lakegen import flow, write_lake
-from vpcflow.reports import Options, Period, open_lake, run_report, scanners, top_talkers
+from vpcflow.reports import Options, Period, days, open_lake, run_report, scanners, top_talkers
 from vpcflow.reports.source import largest_file, sample_of
 
 T0 = 1_764_000_000  # 2025-11-24T16:00:00Z
@@ -17,7 +17,14 @@ DAY = 86_400
 def one_off(n, rng, at):
     """n records of n different pairs, bytes spread evenly: no pair stands out."""
     return [
-        flow(f"198.51.{i // 250}.{i % 250}", "10.0.0.5", 40000, 443, bytes=rng.randrange(40, 2_000_000), start=at)
+        flow(
+            f"198.51.{i // 250}.{i % 250}",
+            "10.0.0.5",
+            40000,
+            443,
+            bytes=rng.randrange(40, 2_000_000),
+            start=at,
+        )
         for i in range(n)
     ]
 
@@ -119,3 +126,43 @@ def test_scanners_choose_on_the_period_not_the_whole_lake(tmp_path):
     source = open_lake(write_lake(tmp_path, records))
     assert scanners.prefilter_pays(source, Options())  # the largest file: 40 busy of 440 probes
     assert not scanners.prefilter_pays(source, Options(period=day(1)))  # 40 of 50
+
+
+def test_top_talkers_one_statement_a_day_sums_a_bucket_across_midnight(tmp_path, monkeypatch):
+    """A pair's records of 23:00-24:00 lie in two partitions (the lake partitions by `end`): the
+    day's statement reads both, so the pair's total is whole and it ranks first, as in one
+    statement."""
+    midnight = T0 - T0 % DAY + DAY
+    straddling = [
+        flow("10.0.1.1", "10.0.2.2", 40000 + i, 443, bytes=400, start=midnight - 20, end=midnight + 10 * i)
+        for i in range(4)
+    ]  # 1600 bytes: 1 record in the first day's partition, 3 in the next one's
+    others = [flow(f"10.0.3.{i}", "10.0.2.2", 40000, 443, bytes=1000, start=midnight - 600) for i in range(3)]
+    others += [flow("10.0.9.9", "10.0.2.2", 40000, 443, bytes=5, start=midnight + 60)]
+    root = write_lake(tmp_path, straddling + others)
+    source, options = open_lake(root), Options(top=2)
+    assert top_talkers.day_plan(source, options) == [midnight - DAY, midnight]
+    by_days = run_report("top-talkers", source, options).table.to_pylist()
+    monkeypatch.setattr(top_talkers, "day_plan", lambda *a: None)
+    assert run_report("top-talkers", source, options).table.to_pylist() == by_days
+    assert [(g["source"], g["bytes"]) for g in by_days] == [
+        ("10.0.1.1", 1600),
+        ("10.0.3.0", 1000),
+        ("10.0.9.9", 5),
+    ]
+
+
+def test_one_statement_when_the_files_do_not_prove_the_days(tmp_path):
+    late = flow("10.0.1.1", "10.0.2.2", 40000, 443, start=T0, end=T0 + 3 * DAY)  # ends 3 days after it starts
+    source = open_lake(write_lake(tmp_path / "late", [late, flow("10.0.1.1", "10.0.2.2", 1, 2, start=T0)]))
+    assert days.start_days(source, Period()) is None
+    assert top_talkers.day_plan(source, Options()) is None
+    nulls = open_lake(
+        write_lake(tmp_path / "nulls", [flow("10.0.1.1", "10.0.2.2", 1, 2, start=None, end=T0)])
+    )
+    assert days.start_days(nulls, Period()) is None
+    fine = open_lake(write_lake(tmp_path / "fine", internet(5, T0) + internet(5, T0 + DAY)))
+    assert days.start_days(fine, Period()) == [T0 - T0 % DAY, T0 - T0 % DAY + DAY]
+    assert days.start_days(fine, day(1)) == [T0 - T0 % DAY + DAY]
+    assert top_talkers.day_plan(fine, Options(bucket=7 * 60)) is None  # 7 minutes do not divide a day
+    assert top_talkers.day_plan(fine, Options(by="eni")) is None

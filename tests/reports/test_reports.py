@@ -253,18 +253,23 @@ def test_scanners_do_not_take_replies_for_probes(tmp_path):
     assert [(g["source"], g["kind"], g["ports"]) for g in got] == [("198.51.100.7", "vertical", 40)]
 
 
-@pytest.mark.parametrize("plan", ["plain", "slots-16384", "slots-4", "slots-1"])
+@pytest.mark.parametrize("plan", ["plain", "days", "slots-16384", "slots-4", "slots-1"])
 @pytest.mark.parametrize(
     "by, rank_by, bucket", [("pair", "bytes", 3600), ("eni", "packets", 86400), ("pair", "packets", 0)]
 )
 def test_top_talkers(lake, by, rank_by, bucket, plan, monkeypatch):
-    """Both of DuckDB's plans give the plain answer; with 4 slots a bucket the slot bound prunes
-    some slots and keeps others, with 1 it keeps the only one."""
+    """Each of DuckDB's plans gives the plain answer: one statement a day (per pair, with buckets
+    that divide a day), and slots: with 4 slots a bucket the slot bound prunes some slots and keeps
+    others, with 1 it keeps the only one."""
     from vpcflow.reports import top_talkers
 
-    monkeypatch.setattr(top_talkers, "slots_pay_off", lambda source, options: plan != "plain")
-    if plan != "plain":
+    monkeypatch.setattr(top_talkers, "slots_pay_off", lambda source, options: plan.startswith("slots"))
+    if plan.startswith("slots"):
         monkeypatch.setattr(top_talkers, "SLOTS", int(plan.split("-")[1]))
+    day_plan, chosen = top_talkers.day_plan, []
+    monkeypatch.setattr(
+        top_talkers, "day_plan", lambda *a: chosen.append(day_plan(*a)) or (chosen[-1] if plan == "days" else None)
+    )
     root, records = lake
     totals = defaultdict(lambda: [0, 0, 0])
     for r in records:
@@ -296,6 +301,8 @@ def test_top_talkers(lake, by, rank_by, bucket, plan, monkeypatch):
         )
         for g in got
     ] == expected
+    if plan == "days":  # the four days the lake's records start on
+        assert [len(c) if c else None for c in chosen] == [4 if by == "pair" and bucket else None]
 
 
 def classify(addr: str, prefixes: list[dict]):

@@ -5,13 +5,18 @@ On DuckDB, the per-pair ranking has two plans with the same answer. The plain on
 first sums each bucket's records by SLOTS hash slots of their pair, then sums by address only the
 pairs of the slots that can hold a top pair (see slot_sql); when a few heavy pairs stand out, as
 in a VPC's own traffic, that is a few percent of the pairs. Which plan runs is decided on a sample
-(slots_pay_off); the answer never depends on it.
+(slots_pay_off); the answer never depends on it. Otherwise, when the lake's files prove on which
+days records start, the plain plan runs one statement a day (day_plan): smaller hash tables, 43 ->
+22 s on the lake of one-off pairs.
 """
 
 from __future__ import annotations
 
+import pyarrow as pa
+
 from vpcflow.errors import QueryError
 from vpcflow.reports.base import Options, ReportError, Result, fetch
+from vpcflow.reports.days import DAY, day_predicate, start_days
 from vpcflow.reports.source import Source, sample_of
 
 SLOTS = 1 << 14  # hash slots a bucket, for the slot plan
@@ -144,7 +149,9 @@ def _slots_pay_off(source: Source, options: Options) -> bool:
         return False
     per_bucket = []
     for relation in (f"vpc_flow_logs WHERE {source.where(options.period)}", sample):
-        span = source.engine.query(f"SELECT min(start) AS lo, max(start) AS hi, count(*) AS n FROM {relation}")
+        span = source.engine.query(
+            f"SELECT min(start) AS lo, max(start) AS hi, count(*) AS n FROM {relation}"
+        )
         lo, hi, n = (span.column(k)[0].as_py() for k in ("lo", "hi", "n"))
         if not n or lo is None:
             return False
@@ -163,6 +170,18 @@ def _slots_pay_off(source: Source, options: Options) -> bool:
     return bool(shares["seen"]) and shares["kept"] <= SAMPLE_CANDIDATES * shares["seen"]
 
 
+def day_plan(source: Source, options: Options) -> list[int] | None:
+    """The days to rank one statement a day (days.py), or None for one statement: on DuckDB, per
+    pair, with buckets that divide a day, over more than one day. Each day's statement is the
+    plain plan over the records that start that day; its buckets are whole, so the days' rankings
+    together are the lake's."""
+    bucket = int(options.bucket)
+    if source.remote is not None or options.by != "pair" or not _top(options) or bucket <= 0 or DAY % bucket:
+        return None
+    days = start_days(source, options.period)
+    return days if days is not None and len(days) > 1 else None
+
+
 def sql(source: Source, options: Options) -> str:
     if (
         source.remote is None
@@ -172,8 +191,19 @@ def sql(source: Source, options: Options) -> str:
         and slots_pay_off(source, options)
     ):
         inner = _ranked(f"({slot_sql(source.where(options.period), options)})", options)
+    elif (days := day_plan(source, options)) is not None:
+        where = source.where(options.period)
+        ranked = [
+            source.engine.query(aggregate_sql(f"{where} AND {day_predicate(d)}", options, duckdb=True))
+            for d in days
+        ]
+        name = f"vpcflow_top_talkers_{id(ranked)}"
+        source.con.register(name, pa.concat_tables(ranked))
+        inner = f"SELECT * FROM {name}"
     else:
-        inner = source.relation(aggregate_sql(source.where(options.period), options, duckdb=source.remote is None))
+        inner = source.relation(
+            aggregate_sql(source.where(options.period), options, duckdb=source.remote is None)
+        )
     return f"SELECT to_timestamp(bucket_start) AS bucket, * EXCLUDE (bucket_start) FROM ({inner}) ORDER BY bucket_start, rank"
 
 
