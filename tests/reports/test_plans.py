@@ -4,7 +4,7 @@ file), never changing an answer (test_reports.py runs every plan against the pla
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from tests.reports.lakegen import flow, write_lake
 from vpcflow.reports import Options, Period, days, open_lake, run_report, scanners, top_talkers
@@ -104,8 +104,8 @@ def test_a_file_outside_the_layout_may_hold_any_day(tmp_path):
 
 def test_the_period_days_a_partition_can_hold():
     period = Period(since=datetime(2025, 11, 24, 16, tzinfo=UTC), until=datetime(2025, 11, 26, tzinfo=UTC))
-    assert [period.holds_day(2025, 11, d) for d in (23, 24, 25, 26)] == [False, True, True, False]
-    assert Period().holds_day(1999, 1, 1)
+    assert [period.holds_day(date(2025, 11, d)) for d in (23, 24, 25, 26)] == [False, True, True, False]
+    assert Period().holds_day(date(1999, 1, 1))
     assert period.record_predicate() == '"end" >= 1764000000 AND "end" < 1764115200'
     assert period.predicate().startswith("date >= DATE '2025-11-24' AND date <= DATE '2025-11-25' AND ")
 

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from vpcflow.lake.layout import Lake, Partition
-from vpcflow.reports.source import RELATION, Period, Source
+from vpcflow.reports.source import Period, Source, partition_files
 
 DAY = 86_400
 
@@ -28,21 +27,16 @@ def start_days(source: Source, period: Period) -> list[int] | None:
     """The days (Unix seconds at 00:00 UTC) on which the period's records may start, when every
     file of the lake that can hold them proves that its records start on its partition's day or the
     day before; None when one does not (or the lake is not a local folder)."""
-    if not isinstance(source.lake, Path):
-        return None
     days: set[int] = set()
-    for path in Lake(source.lake).data_files():
-        relative = path.relative_to(source.lake)
-        if relative.parts[0] != RELATION:
-            continue
-        try:
-            part = Partition.from_path(str(relative.parent))
-            year, month, day = int(part.year), int(part.month), int(part.day)
-        except (KeyError, ValueError):
+    files = partition_files(source)
+    if not files:
+        return None
+    for path, day in files:
+        if day is None:
             return None  # outside the layout: its records may start on any day
-        if not period.holds_day(year, month, day):
+        if not period.holds_day(day):
             continue
-        midnight = int(datetime(year, month, day, tzinfo=UTC).timestamp())
+        midnight = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
         span = start_span(path)
         if span == ():
             continue  # no records

@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -91,11 +91,10 @@ class Period:
     def last_day(self) -> datetime | None:
         return self.until - timedelta(microseconds=1) if self.until else None
 
-    def holds_day(self, year: int, month: int, day: int) -> bool:
+    def holds_day(self, day: date) -> bool:
         """Whether a partition of that day (of `end`) can hold records of the period."""
-        day_ = datetime(year, month, day, tzinfo=UTC).date()
-        return (self.since is None or day_ >= self.since.date()) and (
-            self.until is None or day_ <= self.last_day().date()
+        return (self.since is None or day >= self.since.date()) and (
+            self.until is None or day <= self.last_day().date()
         )
 
 
@@ -136,24 +135,29 @@ class Source:
         return f"SELECT * FROM {name}"
 
 
-def largest_file(source: Source, period: Period | None = None) -> str | None:
-    """The largest `vpc_flow_logs` file of the lake that can hold records of `period`, as a SQL
-    string literal's content, or None (no local lake, no such file)."""
+def partition_files(source: Source) -> list[tuple[Path, date | None]]:
+    """The lake's `vpc_flow_logs` files with the day of their partition (of `end`), None for a file
+    outside the layout (it may hold any day); none for a lake that is not a local folder."""
     if not isinstance(source.lake, Path):
-        return None
-    period = period or Period()
-    files = []
+        return []
+    found = []
     for path in Lake(source.lake).data_files():
         relative = path.relative_to(source.lake)
         if relative.parts[0] != RELATION:
             continue
         try:
             part = Partition.from_path(str(relative.parent))
-            held = period.holds_day(int(part.year), int(part.month), int(part.day))
-        except (KeyError, ValueError):  # not in the lake's layout: it may hold anything
-            held = True
-        if held:
-            files.append(path)
+            found.append((path, date(int(part.year), int(part.month), int(part.day))))
+        except (KeyError, ValueError):
+            found.append((path, None))
+    return found
+
+
+def largest_file(source: Source, period: Period | None = None) -> str | None:
+    """The largest `vpc_flow_logs` file of the lake that can hold records of `period`, as a SQL
+    string literal's content, or None (no local lake, no such file)."""
+    period = period or Period()
+    files = [path for path, day in partition_files(source) if day is None or period.holds_day(day)]
     return str(max(files, key=lambda p: p.stat().st_size)).replace("'", "''") if files else None
 
 
