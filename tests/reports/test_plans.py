@@ -166,3 +166,5 @@ def test_one_statement_when_the_files_do_not_prove_the_days(tmp_path):
     assert days.start_days(fine, day(1)) == [T0 - T0 % DAY + DAY]
     assert top_talkers.day_plan(fine, Options(bucket=7 * 60)) is None  # 7 minutes do not divide a day
     assert top_talkers.day_plan(fine, Options(by="eni")) is None
+    (tmp_path / "fine" / "vpc_flow_logs").glob("**/*.parquet").__next__().write_bytes(b"not parquet")
+    assert days.start_days(fine, Period()) is None

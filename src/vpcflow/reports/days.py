@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vpcflow.reports.source import Period, Source, partition_files
@@ -49,7 +50,10 @@ def start_days(source: Source, period: Period) -> list[int] | None:
 def start_span(path: Path) -> tuple[int, int] | tuple[()] | None:
     """The least and greatest `start` of a file, from its row groups' statistics; () for a file of
     no records; None when a row group has no statistics or a record has no `start`."""
-    meta = pq.ParquetFile(path).metadata
+    try:
+        meta = pq.ParquetFile(path).metadata
+    except (OSError, pa.ArrowException):
+        return None  # unreadable: the one statement will say so, naming the file
     names = [meta.schema.column(i).name for i in range(meta.num_columns)]
     if "start" not in names:
         return None
