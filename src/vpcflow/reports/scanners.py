@@ -6,10 +6,10 @@ What counts as a probe (AWS is silent; our choice): a record into the interface 
 TCP flags hold SYN and not SYN-ACK, or, without telling flags, it goes from a higher to a lower or
 equal port). Connection attempts go from an ephemeral port to a service port, replies the other
 way, so a probe sent from a low source port (nmap's `--source-port 53`) to higher ports counts
-only where the format has `tcp-flags`; and a reply is an ingress record too (AWS's own example, flowlogs.md §9.8: S3 answering an instance
-from port 80 to port 34210 is `ingress`), so without the port test every service answering many
-connections of one instance looked like a vertical scan of its ephemeral ports, and a server
-answering many clients like a sweep. ICMP records (ports 0) count, so a ping sweep is a horizontal
+only where the format has `tcp-flags`. A reply is an ingress record too (AWS's own example,
+flowlogs.md §9.8: S3 answering an instance from port 80 to port 34210 is `ingress`), so without
+the request test every service answering many connections of one instance looked like a
+vertical scan of its ephemeral ports, and a server answering many clients like a sweep. ICMP records (ports 0) count, so a ping sweep is a horizontal
 scan of port 0.
 """
 
@@ -99,9 +99,10 @@ def aggregate_sql(where: str, options: Options, *, duckdb: bool = False, prefilt
 def prefilter_pays(source: Source, options: Options) -> bool:
     """Whether the slot count's extra scan can pay for itself, judged on the period's records in the
     lake's largest file (sample_of; a plan choice only: the findings are the same). It keeps at
-    least the probes of busy (source, window)s; when most of a sample's probes are busy (a VPC's own peers, not the internet's one-off
-    sources) it cannot prune much and is skipped: scanners on the benchmark's simulated VPC. A
-    sample never has more busy probes than the whole lake, so a lake of one-off sources keeps it."""
+    least the probes of busy (source, window)s; when most of a sample's probes are busy (a VPC's
+    own peers, not the internet's one-off sources) it cannot prune much and is skipped: scanners
+    on the benchmark's simulated VPC. A sample never has more busy probes than the whole lake, so
+    a lake of one-off sources keeps it."""
     sample = sample_of(source, options.period)
     if sample is None:
         return True

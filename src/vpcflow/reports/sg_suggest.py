@@ -184,7 +184,7 @@ def _rows(model, enis: dict, used: dict, inside: list[dict], outside: list[dict]
             need[r["family"]].append((ipaddress.ip_address(r["source"]), r["records"]))
     groups = {sg.id: sg for sg in model.security_groups}
     rows: list[dict] = []
-    for label in sorted({",".join(e.security_group_ids) for e in enis.values()}):
+    for label in sorted({sg_tables.label(e) for e in enis.values()}):
         rules = [
             (gid, i, rule)
             for gid in label.split(",")

@@ -15,11 +15,17 @@ import pyarrow as pa
 ANY_PORTS = (0, 65535)
 
 
+def label(eni) -> str:
+    """An interface's group set, as the report names it ("sg-a,sg-b")."""
+    return ",".join(eni.security_group_ids)
+
+
 def labels(enis: dict) -> pa.Table:
-    """Each interface with security groups and its group set, as the report labels it ("a,b")."""
+    """Each interface with security groups and its group set."""
     ids = sorted(enis)
-    labels = [",".join(enis[i].security_group_ids) for i in ids]
-    return pa.table({"eni": pa.array(ids, pa.string()), "label": pa.array(labels, pa.string())})
+    return pa.table(
+        {"eni": pa.array(ids, pa.string()), "label": pa.array([label(enis[i]) for i in ids], pa.string())}
+    )
 
 
 def own_addresses(enis: dict) -> pa.Table:
@@ -58,12 +64,14 @@ def rule_ranges(model, enis: dict, members: pa.Table) -> pa.Table:
             in_group.setdefault(gid, []).append(address)
     columns: dict[str, list] = {k: [] for k in ("label", "gid", "i", "proto", "lo_port", "hi_port")}
     family, lo, hi = [], [], []
-    for label in sorted({",".join(e.security_group_ids) for e in enis.values()}):
-        for gid in label.split(","):
+    for group_set in sorted({label(e) for e in enis.values()}):
+        for gid in group_set.split(","):
             for i, rule in enumerate(groups[gid].ingress if gid in groups else (), 1):
                 low, high = ports(rule) or ANY_PORTS
                 for network in _networks(model, rule, in_group):
-                    for key, value in zip(columns, (label, gid, i, rule.protocol, low, high), strict=True):
+                    for key, value in zip(
+                        columns, (group_set, gid, i, rule.protocol, low, high), strict=True
+                    ):
                         columns[key].append(value)
                     family.append(network.version)
                     lo.append(str(int(network.network_address)))

@@ -130,8 +130,12 @@ class Source:
         itself, or, with a scale-out engine, its result run there and registered locally."""
         if self.remote is None:
             return sql
-        name = f"vpcflow_remote_{next(self._names)}"
-        self.con.register(name, self.query(sql))
+        return self.local(self.query(sql))
+
+    def local(self, rows: pa.Table) -> str:
+        """SQL for `rows` inside a local statement: the table registered on the local DuckDB."""
+        name = f"vpcflow_rows_{next(self._names)}"
+        self.con.register(name, rows)
         return f"SELECT * FROM {name}"
 
 

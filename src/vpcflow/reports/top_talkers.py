@@ -170,40 +170,32 @@ def _slots_pay_off(source: Source, options: Options) -> bool:
     return bool(shares["seen"]) and shares["kept"] <= SAMPLE_CANDIDATES * shares["seen"]
 
 
+def _pair_top_on_duckdb(source: Source, options: Options) -> bool:
+    """Whether the ranking is the one DuckDB's other plans serve: the top N pairs, read locally."""
+    return source.remote is None and options.by == "pair" and bool(_top(options)) and options.rank_by in ("bytes", "packets")
+
+
 def day_plan(source: Source, options: Options) -> list[int] | None:
     """The days to rank one statement a day (days.py), or None for one statement: on DuckDB, per
     pair, with buckets that divide a day, over more than one day. Each day's statement is the
     plain plan over the records that start that day; its buckets are whole, so the days' rankings
     together are the lake's."""
     bucket = int(options.bucket)
-    if source.remote is not None or options.by != "pair" or not _top(options) or bucket <= 0 or DAY % bucket:
+    if not _pair_top_on_duckdb(source, options) or bucket <= 0 or DAY % bucket:
         return None
     days = start_days(source, options.period)
     return days if days is not None and len(days) > 1 else None
 
 
 def sql(source: Source, options: Options) -> str:
-    if (
-        source.remote is None
-        and options.by == "pair"
-        and _top(options)
-        and options.rank_by in ("bytes", "packets")
-        and slots_pay_off(source, options)
-    ):
-        inner = _ranked(f"({slot_sql(source.where(options.period), options)})", options)
+    where = source.where(options.period)
+    if _pair_top_on_duckdb(source, options) and slots_pay_off(source, options):
+        inner = _ranked(f"({slot_sql(where, options)})", options)
     elif (days := day_plan(source, options)) is not None:
-        where = source.where(options.period)
-        ranked = [
-            source.engine.query(aggregate_sql(f"{where} AND {day_predicate(d)}", options, duckdb=True))
-            for d in days
-        ]
-        name = f"vpcflow_top_talkers_{id(ranked)}"
-        source.con.register(name, pa.concat_tables(ranked))
-        inner = f"SELECT * FROM {name}"
+        ranked = [source.engine.query(aggregate_sql(f"{where} AND {day_predicate(d)}", options, duckdb=True)) for d in days]
+        inner = source.local(pa.concat_tables(ranked))
     else:
-        inner = source.relation(
-            aggregate_sql(source.where(options.period), options, duckdb=source.remote is None)
-        )
+        inner = source.relation(aggregate_sql(where, options, duckdb=source.remote is None))
     return f"SELECT to_timestamp(bucket_start) AS bucket, * EXCLUDE (bucket_start) FROM ({inner}) ORDER BY bucket_start, rank"
 
 
