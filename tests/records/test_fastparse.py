@@ -193,8 +193,6 @@ def test_the_kernel_refuses_buffers_that_do_not_fit_the_plan():
             call(said={size: 2**62})
     with pytest.raises(ValueError, match="negative"):
         call(said={"rows": 2**63 - 1})
-    assert _tokenizer.count_rows(b"") == 0 and _tokenizer.count_rows(b"a\nb") == 2
-    assert _tokenizer.count_rows(b"\n" * 5000 + b"x") == 5001  # past 255 vector steps
 
 
 # The kernel fixture only selects a build: nothing to reset between examples.

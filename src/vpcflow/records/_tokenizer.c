@@ -6,8 +6,10 @@
  *
  * Why C and not numba or pyarrow: pyarrow's general CSV reader ran at ~1.9M records/s a thread;
  * a numba kernel reached ~7M/s but cost ~0.3 s of LLVM start-up in every process, and walked the
- * bytes one at a time. Here a field's end is found 16 bytes at a time (SSE2, baseline on x86-64;
- * a scalar loop elsewhere) and a string field is copied by the same 16-byte loads.
+ * bytes one at a time. Here the separators are found 64 bytes at a time (SSE2, baseline on x86-64;
+ * a scalar loop elsewhere) as a bit mask, each field's end is the next set bit, and a string
+ * field is copied 16 bytes at a time. Rows are counted as they are read: the caller gives room for
+ * as many as the block can hold (two bytes a field), so no pass counts them first.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -19,58 +21,6 @@
 #endif
 
 enum { SKIP = 0, INT32 = 1, INT64 = 2, STRING = 3 };
-
-/* The first byte at or after pos that cannot be inside a field (a blank, a control byte, DEL or
- * a non-ASCII byte), or n. With `out`, the bytes before it are copied there too, plus up to 15
- * more: the caller leaves 16 bytes of room after its buffer. */
-static inline Py_ssize_t field_end(const uint8_t *d, Py_ssize_t pos, Py_ssize_t n, uint8_t *out) {
-#ifdef VPC_SSE2
-    /* b + 95 (wrapping) maps the printable 33..126 to -128..-35 as signed bytes, and every other
-     * byte above -35: one add and one compare flag them all. */
-    const __m128i bias = _mm_set1_epi8(95), limit = _mm_set1_epi8(-35);
-    while (pos + 16 <= n) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(d + pos));
-        if (out) {
-            _mm_storeu_si128((__m128i *)out, v);
-            out += 16;
-        }
-        int mask = _mm_movemask_epi8(_mm_cmpgt_epi8(_mm_add_epi8(v, bias), limit));
-        if (mask)
-            return pos + __builtin_ctz((unsigned)mask);
-        pos += 16;
-    }
-#endif
-    while (pos < n) {
-        uint8_t b = d[pos];
-        if (b <= 32 || b >= 127)
-            return pos;
-        if (out)
-            *out++ = b;
-        pos++;
-    }
-    return n;
-}
-
-/* Rows in a block: newlines, plus one for a last line without one (pyarrow reads it as a row). */
-static Py_ssize_t count_rows_in(const uint8_t *d, Py_ssize_t n) {
-    Py_ssize_t rows = 0, i = 0;
-#ifdef VPC_SSE2
-    /* Per-byte counters (a match is -1, so subtracting counts it), summed before they can wrap. */
-    const __m128i newline = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
-    while (i + 16 <= n) {
-        __m128i counts = zero;
-        for (int step = 0; step < 255 && i + 16 <= n; step++, i += 16)
-            counts = _mm_sub_epi8(counts, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(d + i)), newline));
-        __m128i sums = _mm_sad_epu8(counts, zero);
-        rows += _mm_cvtsi128_si32(sums) + _mm_cvtsi128_si32(_mm_srli_si128(sums, 8));
-    }
-#endif
-    for (; i < n; i++)
-        rows += d[i] == '\n';
-    if (n && d[n - 1] != '\n')
-        rows++;
-    return rows;
-}
 
 /* Up to 8 ASCII digits at p (p[0..8) readable) as a number, all at once (SWAR: no loop whose trip
  * count depends on the data, so no mispredicted exit); -1 if a byte is not a digit. */
@@ -126,6 +76,64 @@ static inline int is_allowed(const Columns *t, Py_ssize_t c, const uint8_t *valu
     return 0;
 }
 
+/* The separators of a block, found 64 bytes at a time: a bit for every byte that cannot be inside
+ * a field (as field_end), so that each field's end is the next set bit. Finding ends this way takes
+ * the search out of the chain from one field to the next (a load, a compare and a bit scan a
+ * field, each waiting on the last), which left the core idle between short fields. */
+typedef struct {
+    const uint8_t *d;
+    Py_ssize_t n, base; /* base: the block offset of the mask's bit 0 */
+    uint64_t mask;      /* separators at or after the next field's start, below base + 64 */
+} Separators;
+
+static inline uint64_t separators_at(const uint8_t *d, Py_ssize_t base, Py_ssize_t n) {
+    uint64_t mask = 0;
+#ifdef VPC_SSE2
+    if (base + 64 <= n) {
+        const __m128i bias = _mm_set1_epi8(95), limit = _mm_set1_epi8(-35);
+        for (int i = 0; i < 4; i++) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(d + base + 16 * i));
+            uint64_t bits = (uint16_t)_mm_movemask_epi8(_mm_cmpgt_epi8(_mm_add_epi8(v, bias), limit));
+            mask |= bits << (16 * i);
+        }
+        return mask;
+    }
+#endif
+    Py_ssize_t stop = base + 64 < n ? base + 64 : n;
+    for (Py_ssize_t i = base; i < stop; i++)
+        if (d[i] <= 32 || d[i] >= 127)
+            mask |= 1ULL << (i - base);
+    if (stop == n && n - base < 64) /* the end of the block ends a field too */
+        mask |= 1ULL << (n - base);
+    return mask;
+}
+
+/* The next field's end: the first separator at or after the field's start, or n. */
+static inline Py_ssize_t next_separator(Separators *s) {
+    while (!s->mask) {
+        s->base += 64;
+        if (s->base > s->n)
+            return s->n;
+        s->mask = separators_at(s->d, s->base, s->n);
+    }
+    Py_ssize_t end = s->base + __builtin_ctzll(s->mask);
+    s->mask &= s->mask - 1;
+    return end;
+}
+
+/* A field's bytes to out: 16 at a time where 16 more are readable (the caller leaves 16 bytes of
+ * room after its buffer), else byte by byte. */
+static inline void copy_field(uint8_t *out, const uint8_t *from, Py_ssize_t length, const uint8_t *data_end) {
+#ifdef VPC_SSE2
+    if (from + length + 16 <= data_end) {
+        for (Py_ssize_t i = 0; i < length; i += 16)
+            _mm_storeu_si128((__m128i *)(out + i), _mm_loadu_si128((const __m128i *)(from + i)));
+        return;
+    }
+#endif
+    memcpy(out, from, length);
+}
+
 /* Fill the columns: the number of rows read, or -1 - (byte offset) where the block is unusual.
  * The columns are copied to restrict-qualified locals: byte stores may alias anything in C, and
  * without `restrict` every store to `valid` or `chars` would reload the plan from memory. */
@@ -136,6 +144,7 @@ static Py_ssize_t tokenize_into(const uint8_t *restrict d, Py_ssize_t n, const C
     int64_t *restrict i64 = t->i64, *restrict nulls = t->nulls;
     uint8_t *restrict chars = t->chars, *restrict valid = t->valid;
     const Py_ssize_t ncols = t->ncols, rows = t->rows, chars_width = t->chars_width;
+    Separators seps = {d, n, 0, n ? separators_at(d, 0, n) : 0};
     Py_ssize_t pos = 0, row = 0;
     while (pos < n) {
         if (row >= rows)
@@ -143,25 +152,21 @@ static Py_ssize_t tokenize_into(const uint8_t *restrict d, Py_ssize_t n, const C
         for (Py_ssize_t c = 0; c < ncols; c++) {
             int kind = kinds[c];
             int64_t k = slots[c];
-            Py_ssize_t start = pos, end;
-            int32_t at = 0;
-            if (kind == STRING) {
-                at = offsets[k * (rows + 1) + row];
-                end = field_end(d, pos, n, chars + k * chars_width + at);
-            } else {
-                end = field_end(d, pos, n, NULL);
-            }
+            Py_ssize_t start = pos, end = next_separator(&seps);
             Py_ssize_t length = end - start;
             if (length == 0) /* an empty line, a double or edge blank, or a byte AWS never writes */
                 return -1 - start;
-            int null = length == 1 && d[start] == '-';
+            int null = (length == 1) & (d[start] == '-');
             valid[c * rows + row] = !null;
             nulls[c] += null;
             if (kind == STRING) {
+                int32_t at = offsets[k * (rows + 1) + row];
                 if (null)
                     length = 0;
                 else if (first[c] < last[c] && !is_allowed(t, c, d + start, length, d + n))
                     return -1 - start;
+                else
+                    copy_field(chars + k * chars_width + at, d + start, length, d + n);
                 offsets[k * (rows + 1) + row + 1] = at + (int32_t)length;
             } else if (kind != SKIP) {
                 /* Nineteen digits always fit a uint64, so the range checks below are exact. */
@@ -228,18 +233,6 @@ static int need(Py_buffer *b, Py_ssize_t x, Py_ssize_t y, Py_ssize_t z, const ch
     return 1;
 }
 
-static PyObject *count_rows(PyObject *self, PyObject *args) {
-    Py_buffer data;
-    if (!PyArg_ParseTuple(args, "y*", &data))
-        return NULL;
-    Py_ssize_t rows;
-    Py_BEGIN_ALLOW_THREADS
-    rows = count_rows_in((const uint8_t *)data.buf, data.len);
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&data);
-    return PyLong_FromSsize_t(rows);
-}
-
 static PyObject *tokenize(PyObject *self, PyObject *args) {
     Py_buffer data, kinds, slots, i32, i64, offsets, chars, valid, nulls, allowed, allowed_len, first, last;
     Columns t;
@@ -296,7 +289,6 @@ done:
 }
 
 static PyMethodDef methods[] = {
-    {"count_rows", count_rows, METH_VARARGS, "count_rows(data) -> rows in a block of lines"},
     {"tokenize", tokenize, METH_VARARGS,
      "tokenize(data, kinds, slots, i32, i64, offsets, chars, valid, nulls, allowed, allowed_len, first, "
      "last, ncols, rows, chars_width, allowed_width) -> rows read, or -1 - offset where it gave up"},

@@ -2,9 +2,10 @@
 
 pyarrow's CSV reader is general (quoting, type inference, many null spellings) and was 92% of the
 read time. Flow log text needs none of that: single spaces, one line per record, digits or '-' in
-numeric fields. The kernel walks the bytes once, finding each field's end 16 bytes at a time,
-writing integers straight into their columns and string bytes and offsets as it goes; this module
-allocates those columns and wraps them, without copying, as an Arrow batch.
+numeric fields. The kernel walks the bytes once, finding the separators 64 bytes at a time,
+writing integers straight into their columns and string bytes and offsets as it goes, into
+scratch columns this module keeps per thread (fresh pages for every block cost page faults);
+the rows read are then copied out at their exact size and wrapped as an Arrow batch.
 
 It is stricter than pyarrow, never looser: anything unusual (a wrong field count, an empty line,
 leading, trailing or double blanks, a sign, a non-digit or too many digits in a number, a value
@@ -48,6 +49,49 @@ def _scratch(columns: int, size: int) -> np.ndarray:
         rows, width = max(columns, old_rows, 1), max(size, old_width, 1 << 22)
         scratch = _LOCAL.scratch = np.empty((rows, width), dtype=np.uint8)
     return scratch
+
+
+class _Rows(NamedTuple):
+    """The kernel's columns, `room` rows each (a column's row k at k * room)."""
+
+    room: int
+    i32: np.ndarray
+    i64: np.ndarray
+    offsets: np.ndarray
+    valid: np.ndarray
+
+    @classmethod
+    def empty(cls, shape: tuple[int, int, int, int], room: int) -> _Rows:
+        n32, n64, nstr, ncols = shape
+        return cls(
+            room, np.empty((n32, room), dtype=np.int32), np.empty((n64, room), dtype=np.int64),
+            np.empty((nstr, room + 1), dtype=np.int32), np.empty((ncols, room), dtype=np.uint8),
+        )  # fmt: skip
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:  # columns of each array
+        return self.i32.shape[0], self.i64.shape[0], self.offsets.shape[0], self.valid.shape[0]
+
+    def fits(self, shape: tuple[int, int, int, int], room: int) -> bool:
+        return self.room >= room and all(a >= b for a, b in zip(self.shape, shape, strict=True))
+
+
+_KEPT_ROOM = 1 << 18  # rows: the room kept per thread, enough for the reader's blocks (4-5 MiB)
+
+
+def _rows_scratch(counts: dict, ncols: int, room: int) -> _Rows:
+    """Per thread, room for as many rows as a block can hold, kept for the next block like
+    _scratch. The kernel counts rows as it reads them (a pass to count them first cost ~5% of the
+    read), and the rows read are copied out at their exact size. An unusually big block gets room
+    of its own, not kept."""
+    shape = (counts[INT32], counts[INT64], counts[STRING], ncols)
+    if room > _KEPT_ROOM:
+        return _Rows.empty(shape, room)
+    have = getattr(_LOCAL, "rows", None)
+    if have is None or not have.fits(shape, room):
+        shape = shape if have is None else tuple(max(a, b) for a, b in zip(shape, have.shape, strict=True))
+        have = _LOCAL.rows = _Rows.empty(shape, _KEPT_ROOM)
+    return have
 
 
 class _Plan(NamedTuple):
@@ -97,22 +141,21 @@ def parse(block: bytes | memoryview, layout) -> pa.RecordBatch | None:
     if plan is None or len(block) == 0 or len(block) >= 2**31:
         return None
     kinds, slots, counts, types = plan.kinds, plan.slots, plan.counts, plan.types
-    rows = _tokenizer.count_rows(block)
     ncols, nstr = len(kinds), counts[STRING]
-    i32 = np.empty((counts[INT32], rows), dtype=np.int32)
-    i64 = np.empty((counts[INT64], rows), dtype=np.int64)
-    offsets = np.empty((nstr, rows + 1), dtype=np.int32)
+    # A row is at least a byte and a separator a field: the most rows the block can hold.
+    scratch = _rows_scratch(counts, ncols, (len(block) + 1) // (2 * ncols))
     chars = _scratch(nstr, len(block))
-    valid = np.empty((ncols, rows), dtype=np.uint8)
     nulls = np.zeros(ncols, dtype=np.int64)
     enums = (plan.allowed, plan.allowed_len, plan.first, plan.last)
-    sizes = (ncols, rows, chars.shape[1], plan.allowed.shape[1])
-    if (
-        _tokenizer.tokenize(block, kinds, slots, i32, i64, offsets, chars, valid, nulls, *enums, *sizes)
-        != rows
-    ):
+    sizes = (ncols, scratch.room, chars.shape[1], plan.allowed.shape[1])
+    columns = (scratch.i32, scratch.i64, scratch.offsets, chars, scratch.valid, nulls)
+    rows = _tokenizer.tokenize(block, kinds, slots, *columns, *enums, *sizes)
+    if rows < 0:
         return None
-    # Each column's bytes to one exact-size buffer (memcpy: fast), so a batch holds no slack.
+    i32 = scratch.i32[: counts[INT32], :rows].copy()  # each column's values, contiguous
+    i64 = scratch.i64[: counts[INT64], :rows].copy()
+    offsets = scratch.offsets[:nstr, : rows + 1].copy()
+    valid = scratch.valid
     sizes = offsets[:, rows].astype(np.int64)
     bases = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
     packed = np.empty(int(bases[-1]), dtype=np.uint8)
@@ -123,7 +166,7 @@ def parse(block: bytes | memoryview, layout) -> pa.RecordBatch | None:
     for c in range(len(layout.leading), ncols):
         kind, k, null_count = kinds[c], slots[c], int(nulls[c])
         # Every value present: no bitmap at all, as pyarrow's own reader leaves it.
-        bitmap = pa.py_buffer(np.packbits(valid[c], bitorder="little")) if null_count else None
+        bitmap = pa.py_buffer(np.packbits(valid[c, :rows], bitorder="little")) if null_count else None
         if kind == STRING:
             data_buffer = chars_buffer.slice(int(bases[k]), int(sizes[k]))
             buffers = [bitmap, pa.py_buffer(offsets[k]), data_buffer]
