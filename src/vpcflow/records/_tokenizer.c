@@ -59,7 +59,7 @@ typedef struct {
  * readable is compared as one word against each (the plan pads `allowed` to 8 bytes or more). */
 static inline int is_allowed(const Columns *t, Py_ssize_t c, const uint8_t *value, Py_ssize_t length,
                              const uint8_t *data_end) {
-    if (length <= 8 && value + 8 <= data_end && t->allowed_width >= 8) {
+    if (length <= 8 && data_end - value >= 8 && t->allowed_width >= 8) {
         uint64_t word, each;
         memcpy(&word, value, 8);
         word &= ~0ULL >> (64 - 8 * length); /* the value's bytes; zeros after, as in `allowed` */
@@ -77,7 +77,8 @@ static inline int is_allowed(const Columns *t, Py_ssize_t c, const uint8_t *valu
 }
 
 /* The separators of a block, found 64 bytes at a time: a bit for every byte that cannot be inside
- * a field (as field_end), so that each field's end is the next set bit. Finding ends this way takes
+ * a field (a blank, a control byte, DEL or a non-ASCII byte), so that each field's end is the next
+ * set bit. Finding ends this way takes
  * the search out of the chain from one field to the next (a load, a compare and a bit scan a
  * field, each waiting on the last), which left the core idle between short fields. */
 typedef struct {
@@ -90,6 +91,8 @@ static inline uint64_t separators_at(const uint8_t *d, Py_ssize_t base, Py_ssize
     uint64_t mask = 0;
 #ifdef VPC_SSE2
     if (base + 64 <= n) {
+        /* b + 95 (wrapping) maps the printable 33..126 to -128..-35 as signed bytes, and every
+         * other byte above -35: one add and one compare flag them all. */
         const __m128i bias = _mm_set1_epi8(95), limit = _mm_set1_epi8(-35);
         for (int i = 0; i < 4; i++) {
             __m128i v = _mm_loadu_si128((const __m128i *)(d + base + 16 * i));
@@ -125,7 +128,7 @@ static inline Py_ssize_t next_separator(Separators *s) {
  * room after its buffer), else byte by byte. */
 static inline void copy_field(uint8_t *out, const uint8_t *from, Py_ssize_t length, const uint8_t *data_end) {
 #ifdef VPC_SSE2
-    if (from + length + 16 <= data_end) {
+    if (data_end - from >= length + 16) {
         for (Py_ssize_t i = 0; i < length; i += 16)
             _mm_storeu_si128((__m128i *)(out + i), _mm_loadu_si128((const __m128i *)(from + i)));
         return;
