@@ -25,13 +25,17 @@ class FormatError(VpcflowError):
 class InputError(VpcflowError):
     """A file that cannot be read as flow logs at all (missing, empty, binary, truncated)."""
 
-    def __init__(self, message: str, *, source: str | None = None, line: int | None = None):
+    def __init__(
+        self, message: str, *, source: str | None = None, line: int | None = None, field: str | None = None
+    ):
         self.source = source
         self.line = line
+        self.field = field
         where = source or "<input>"
         if line is not None:
             where = f"{where}:{line}"
-        super().__init__(f"{where}: {message}")
+        detail = f"field {field!r}: {message}" if field else message
+        super().__init__(f"{where}: {detail}")
 
 
 class RecordError(InputError):
@@ -46,10 +50,8 @@ class RecordError(InputError):
         field: str | None = None,
         text: str | None = None,
     ):
-        self.field = field
         self.text = text
-        detail = f"field {field!r}: {message}" if field else message
-        super().__init__(detail, source=source, line=line)
+        super().__init__(message, source=source, line=line, field=field)
 
 
 class ModelError(VpcflowError):

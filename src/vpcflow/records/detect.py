@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
+from typing import NoReturn
 
 from vpcflow.errors import InputError
 from vpcflow.records.catalog import BY_TOKEN
@@ -51,15 +52,18 @@ def looks_binary(head: bytes) -> bool:
 
 
 def plan_text(head: bytes, source: str, log_format: str | LogFormat | None) -> TextPlan:
-    """Decide the layout of a text input from its first (decompressed) bytes."""
+    """Decide the layout of a text input from its first (decompressed) bytes.
+
+    A header line decides alone. Without one, the kind is what most of the first lines read as
+    (header-less records, or a CloudWatch Logs export's timestamped records), not the first line
+    alone: a few junk lines before the records, or a run of binary bytes, must not cost the file's
+    good records (they become bad lines). Only a head in which no line reads as a record is a
+    whole-file error (binary data, or records of another format)."""
     if not head.strip():
         raise InputError("empty file: no header line and no records", source=source)
-    if looks_binary(head):
-        raise InputError("binary data, not flow log text (is it compressed or Parquet under another name?)", source=source)
     newline = head.find(b"\n")
     first = head if newline < 0 else head[:newline]
-    line = first.decode("utf-8", "replace").strip()
-    words = line.split()
+    words = first.decode("utf-8", "replace").split()
 
     header = _header_format(words, source)
     if header is not None:
@@ -67,10 +71,40 @@ def plan_text(head: bytes, source: str, log_format: str | LogFormat | None) -> T
         return TextPlan(Kind.text, TextLayout(header), 2, skip)
 
     fmt = resolve_format(log_format)
-    if words and ISO_TIMESTAMP.match(words[0]):
+    records, exports = _fitting_lines(head, fmt)
+    first_is_export = bool(words) and ISO_TIMESTAMP.match(words[0]) is not None
+    if exports > records or (not records and first_is_export):
         return TextPlan(Kind.cloudwatch_export, TextLayout(fmt, ("_event_timestamp",)), 1, 0)
-    _check_headerless(head, fmt, source)
-    return TextPlan(Kind.records, TextLayout(fmt), 1, 0)
+    if records:
+        return TextPlan(Kind.records, TextLayout(fmt), 1, 0)
+    if looks_binary(head):
+        line, field = _first_odd_byte(head, fmt)
+        raise InputError(
+            "binary data, not flow log text (is it compressed or Parquet under another name?)",
+            source=source, line=line, field=field,
+        )  # fmt: skip
+    _no_fitting_records(head, fmt, source)
+
+
+def _fitting_lines(head: bytes, fmt: LogFormat) -> tuple[int, int]:
+    """How many of the head's lines have the format's field count, as header-less records and as
+    an export's timestamped records."""
+    records = exports = 0
+    for line in head.split(b"\n"):
+        words = line.split()
+        if len(words) == len(fmt):
+            records += 1
+        elif len(words) == len(fmt) + 1 and ISO_TIMESTAMP.match(words[0].decode("ascii", "replace")):
+            exports += 1
+    return records, exports
+
+
+def _first_odd_byte(head: bytes, fmt: LogFormat) -> tuple[int, str | None]:
+    """The line and field of the head's first byte that is not text."""
+    pos = next(i for i, b in enumerate(head) if b > 126 or (b < 32 and b not in (9, 10, 13)))
+    start = head.rfind(b"\n", 0, pos) + 1
+    index = len(head[start:pos].split(b" ")) - 1
+    return head.count(b"\n", 0, pos) + 1, fmt.fields[index].token if index < len(fmt) else None
 
 
 def _header_format(words: list[str], source: str) -> LogFormat | None:
@@ -85,22 +119,19 @@ def _header_format(words: list[str], source: str) -> LogFormat | None:
         try:
             LogFormat.parse(unknown)
         except Exception as exc:  # the FormatError names close matches
-            raise InputError(f"header line: {exc}", source=source, line=1) from None
+            raise InputError(f"header line: {exc}", source=source, line=1, field=unknown) from None
     return None
 
 
-def _check_headerless(head: bytes, fmt: LogFormat, source: str) -> None:
-    """A header-less input whose first records all have another field count has the wrong format."""
-    lines = [ln for ln in head.split(b"\n")[:-1] if ln.strip()][:5]
-    if not lines:
-        return
-    counts = [len(ln.split()) for ln in lines]
-    if any(c == len(fmt) for c in counts):
-        return
+def _no_fitting_records(head: bytes, fmt: LogFormat, source: str) -> NoReturn:
+    """No line of the head has the format's field count: the input has another format."""
+    lines = [ln for ln in head.split(b"\n") if ln.strip()]
+    found = len(lines[0].split())
     raise InputError(
-        f"no header line, and the records have {counts[0]} fields where the log format has {len(fmt)} "
+        f"no header line, and the records have {found} fields where the log format has {len(fmt)} "
         f"({'default format' if fmt == LogFormat.default() else 'custom format'}); "
         "pass --log-format with the flow log's format (aws ec2 describe-flow-logs shows it)",
         source=source,
         line=1,
+        field=fmt.fields[min(found, len(fmt) - 1)].token,
     )

@@ -6,7 +6,7 @@
 A gzip file up to SMALL_GZIP_BYTES (AWS's objects are a few MB) is one task on the pool: ISA-L
 inflates it 1 MiB at a time and each piece is parsed while still in cache (line_blocks.py), so a
 folder's files are read in parallel. Other files up to WHOLE_FILE_BYTES are held whole (gzip
-inflated by libdeflate on the pool) and cut into blocks of whole lines as memoryviews. Bigger files
+inflated whole by ISA-L) and cut into blocks of whole lines as memoryviews. Bigger files
 and streams, and gzip files whose trailer says their text is over TEXT_IN_MEMORY_BYTES, inflate
 with ISA-L on its own thread. Blocks are parsed on the pool (pipeline.py; the tokenizer and pyarrow
 release the GIL), a few in flight at a time, so memory stays flat whatever the input size.
@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import deflate
 import numpy as np
 import pyarrow as pa
-from isal import igzip, igzip_threaded
+from isal import igzip, igzip_threaded, isal_zlib
 
 from vpcflow.errors import InputError
 from vpcflow.records import cwlogs, parquet_codec
@@ -283,8 +282,8 @@ def _text_too_big(raw: BinaryIO, source: Source) -> bool:
 
 
 def _whole_text(raw: BinaryIO, magic: bytes, source: Source) -> tuple[bytes | None, BinaryIO]:
-    """A regular file's whole text when it is small enough to hold (plain, or gzip that libdeflate
-    reads in one go), else None and the stream to read it from (the file, still open, after the
+    """A regular file's whole text when it is small enough to hold (plain, or gzip that inflates
+    cleanly in one go), else None and the stream to read it from (the file, still open, after the
     magic bytes). Pipes (`<(zcat ...)`) and open streams always stream: their size is unknown, and
     memory must stay flat whatever it is."""
     if not isinstance(source, (str, os.PathLike)) or not stat.S_ISREG(os.stat(source).st_mode):
@@ -372,18 +371,18 @@ def _decompressing(raw: BinaryIO, magic: bytes, source: Source, name: str) -> Bi
 
 
 def _inflate_whole(data: bytes) -> bytes | None:
-    """libdeflate, the fastest inflater we measured, and it releases the GIL; it needs the whole file.
+    """ISA-L, the fastest inflater we measured (it releases the GIL), over every gzip member: a
+    file of several members (concatenated objects, Firehose's payloads) is read whole. libdeflate
+    was used here and read only the first member, silently (its guard, the last member's size in
+    the trailer, passes when the members have the same size).
 
-    None when libdeflate cannot be sure it read everything (several gzip members, damage): the
-    streaming inflater then reads the file and keeps every complete line before any damage.
+    None when the data is damaged or cut off: the streaming inflater then reads the file and
+    keeps every complete line before the damage.
     """
     try:
-        out = deflate.gzip_decompress(data)
-    except deflate.DeflateError:
+        return igzip.decompress(data)
+    except (EOFError, OSError, isal_zlib.error):
         return None
-    if len(out) % (1 << 32) != int.from_bytes(data[-4:], "little"):
-        return None  # the trailer's size is the last member's: there is more than one member
-    return out
 
 
 def _read_head(stream: BinaryIO, name: str) -> bytes:

@@ -311,7 +311,8 @@ def _parse_damaged(block: bytes, layout: TextLayout, source: str, first_line: in
         pieces, last = [], 0
         for r in rel.tolist():
             text = block[starts[r] : ends[r]]
-            binary_lines.append(BadRecord(source, first_line + r, None, "bytes AWS never writes (binary or non-ASCII text)", text))
+            field, reason = _odd_byte(layout, text)
+            binary_lines.append(BadRecord(source, first_line + r, field, reason, text))
             pieces += [block[last : starts[r]]]
             last = ends[r]
         block = b"".join(pieces) + block[last:]  # the line becomes empty; numbering is kept
@@ -324,8 +325,32 @@ def _parse_damaged(block: bytes, layout: TextLayout, source: str, first_line: in
     return _split(block, table, layout, source, first_line, misfits, bad_rows, binary_lines)
 
 
+def _odd_byte(layout: TextLayout, line: bytes) -> tuple[str, str]:
+    """The field holding a line's first byte AWS never writes, and the byte."""
+    pos = next(
+        i for i, b in enumerate(line) if b > 126 or (b < 32 and b not in (9, 10, 13)) or (b == 13 and i + 1 < len(line))
+    )  # fmt: skip
+    tokens = _tokens(layout)
+    index = min(len(line[:pos].split(b" ")) - 1, len(tokens) - 1)
+    return tokens[index], f"byte 0x{line[pos]:02x}: bytes AWS never writes (binary or non-ASCII text)"
+
+
+def _tokens(layout: TextLayout) -> list[str]:
+    """The layout's columns as a user writes them: field names in format syntax (log-status)."""
+    return [f.token if f is not None else name for name, f in zip(layout.names, layout.fields, strict=True)]
+
+
+def _misfit(layout: TextLayout, found: int) -> tuple[str, str]:
+    """The field a line with the wrong field count goes wrong at, and why: the first field it
+    lacks, or the last field, after which it has more."""
+    tokens = _tokens(layout)
+    expected = len(tokens)
+    if found < expected:
+        return tokens[found], f"expected {expected} fields, found {found}: the line ends before this field"
+    return tokens[-1], f"expected {expected} fields, found {found}: the line goes on after this, the last field"
+
+
 def _split(block, table, layout, source, first_line, misfits, bad_rows, extra_bad) -> BlockResult:
-    expected = len(layout.names)
     bad = list(extra_bad)
     # pyarrow numbers the rows it reads, skipping empty lines: map its numbers to physical lines.
     physical = _read_lines(block) + (first_line - 1)
@@ -334,7 +359,8 @@ def _split(block, table, layout, source, first_line, misfits, bad_rows, extra_ba
         found = len(text.split(" ")) if text else 0
         line = int(physical[number - 1]) if number <= len(physical) else first_line + number - 1
         keep_lines[min(number, len(physical)) - 1] = False
-        bad.append(BadRecord(source, line, None, f"expected {expected} fields, found {found}", text.encode()))
+        field, reason = _misfit(layout, found)
+        bad.append(BadRecord(source, line, field, reason, text.encode()))
     row_lines = physical[keep_lines]
     if bad_rows:
         starts, ends = _line_bounds(block)
