@@ -45,7 +45,7 @@ def test_cloudwatch_export_line_from_the_docs(tmp_path):
     )
     row = read_table(path).to_pylist()[0]
     assert row["srcaddr"] == "209.141.42.153" and row["dstport"] == 8088 and row["start"] == 1537648094
-    assert "_event_timestamp" not in row
+    assert "event-timestamp" not in row
 
 
 def test_subscription_payload_from_the_docs(tmp_path):

@@ -79,3 +79,25 @@ def test_a_header_with_a_misspelt_field_names_it(tmp_path):
     with pytest.raises(InputError, match="did you mean 'log-status'") as caught:
         read_table(path)
     assert (caught.value.line, caught.value.field) == (1, "log-stats")
+
+
+@pytest.mark.parametrize("many", [False, True], ids=["careful-path", "tokenizer"])
+def test_an_export_line_without_its_timestamp_is_a_bad_line(tmp_path, many):
+    """The tokenizer reads the timestamp as text and gives the block up when one does not match;
+    the careful path then names the line (a block of 1 MiB or more takes the tokenizer)."""
+    n = 12000 if many else 3
+    lines = [EXPORT] * n
+    lines[1] = b"not-a-time " + GOOD
+    path = tmp_path / "export.txt"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    rows, stats = _read(path)
+    assert rows == n - 1 and stats.bad == 1
+    assert (stats.errors[0].line, stats.errors[0].field) == (2, "event-timestamp")
+    assert "expected an ISO-8601 timestamp, found 'not-a-time'" in stats.errors[0].reason
+
+
+def test_an_export_timestamp_with_a_space_is_a_bad_line(tmp_path):
+    path = tmp_path / "export.txt"
+    path.write_bytes(EXPORT + b"\n" + b"2019-09-17 21:45:00 " + GOOD[:-3] + b"\n" + EXPORT + b"\n")
+    rows, stats = _read(path)
+    assert rows == 2 and [(e.line, e.field) for e in stats.errors] == [(2, "event-timestamp")]

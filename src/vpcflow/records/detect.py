@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from vpcflow.errors import InputError
+from vpcflow.records import text_codec
 from vpcflow.records.catalog import BY_TOKEN
 from vpcflow.records.formats import LogFormat, resolve_format
 from vpcflow.records.text_codec import TextLayout
 
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
-ISO_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})$")
+ISO_TIMESTAMP = re.compile(text_codec.ISO_TIMESTAMP)
 _HEADER_WORD = re.compile(r"^[a-z][a-z0-9-]*$")
 
 
@@ -74,7 +75,7 @@ def plan_text(head: bytes, source: str, log_format: str | LogFormat | None) -> T
     records, exports = _fitting_lines(head, fmt)
     first_is_export = bool(words) and ISO_TIMESTAMP.match(words[0]) is not None
     if exports > records or (not records and first_is_export):
-        return TextPlan(Kind.cloudwatch_export, TextLayout(fmt, ("_event_timestamp",)), 1, 0)
+        return TextPlan(Kind.cloudwatch_export, TextLayout(fmt, ("event-timestamp",)), 1, 0)
     if records:
         return TextPlan(Kind.records, TextLayout(fmt), 1, 0)
     if looks_binary(head):

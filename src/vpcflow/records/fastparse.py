@@ -27,8 +27,10 @@ from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from vpcflow.records import _tokenizer
+from vpcflow.records.text_codec import LEADING
 
 # Column kinds, as in _tokenizer.c; SKIP: a leading column, checked then dropped.
 SKIP, INT32, INT64, STRING = 0, 1, 2, 3
@@ -113,7 +115,10 @@ def _plan(layout) -> _Plan | None:
     values: list[bytes] = []
     first, last = [], []
     for i, (t, f) in enumerate(zip(types, layout.fields, strict=True)):
-        kind = SKIP if i < len(layout.leading) else _KINDS.get(t)
+        # A leading column is checked then dropped: kept as text while its values must match a
+        # pattern (an export's timestamp), else only its bytes are checked.
+        leading = i < len(layout.leading)
+        kind = (STRING if layout.names[i] in LEADING else SKIP) if leading else _KINDS.get(t)
         if kind is None:
             return None
         kinds.append(kind)
@@ -162,6 +167,13 @@ def parse(block: bytes | memoryview, layout) -> pa.RecordBatch | None:
     for k in range(nstr):
         packed[bases[k] : bases[k + 1]] = chars[k, : sizes[k]]
     chars_buffer = pa.py_buffer(packed)
+    for c in range(len(layout.leading)):  # leading values that do not match: the careful path names them
+        if kinds[c] == STRING:
+            k = slots[c]
+            buffers = [None, pa.py_buffer(offsets[k]), chars_buffer.slice(int(bases[k]), int(sizes[k]))]
+            values = pa.Array.from_buffers(pa.string(), rows, buffers, null_count=0)
+            if not pc.all(pc.match_substring_regex(values, LEADING[layout.names[c]][0])).as_py():
+                return None
     arrays = []
     for c in range(len(layout.leading), ncols):
         kind, k, null_count = kinds[c], slots[c], int(nulls[c])

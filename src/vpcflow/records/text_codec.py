@@ -36,6 +36,12 @@ _BLANKS = re.compile(rb"[ \t]+")
 _EDGE_BLANKS = re.compile(rb"(?m)^ +| +(?=\r?$)")
 
 
+# What a leading column holds (see TextLayout): a CloudWatch Logs export's event timestamp, as a
+# pattern pyarrow's regex engine (RE2) and Python's both read, and its name in error messages.
+ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})$"
+LEADING = {"event-timestamp": (ISO_TIMESTAMP, "an ISO-8601 timestamp")}
+
+
 @dataclass(frozen=True)
 class TextLayout:
     """The columns of one text input: the record format, after optional leading columns.
@@ -239,6 +245,9 @@ def _check_values(
     bad: dict[int, tuple[str, str]] = {}
     for name, f in zip(layout.names, layout.fields, strict=True):
         if f is None:
+            if name in LEADING and strings:
+                for index, reason in _leading_problems(table.column(name), name).items():
+                    bad.setdefault(index, (name, reason))
             continue
         column = table.column(name)
         if f.is_numeric and numbers:
@@ -248,6 +257,12 @@ def _check_values(
             for index, reason in _value_problems(column, f).items():
                 bad.setdefault(index, (name, reason))
     return bad
+
+
+def _leading_problems(column: pa.ChunkedArray, name: str) -> dict[int, str]:
+    pattern, what = LEADING[name]
+    matches = pc.fill_null(pc.match_substring_regex(column, pattern), False)
+    return {i: f"expected {what}, found {_value(column, i)!r}" for i in _true_rows(pc.invert(matches))}
 
 
 def _numeric_problems(column: pa.ChunkedArray, f: Field, typed: bool) -> dict[int, str]:
