@@ -1,11 +1,12 @@
 """Bad input: each kind gets a clear error naming file, line and field; good records are never lost."""
 
 import gzip
+import json
 
 import pytest
 
 from vpcflow.errors import InputError, RecordError
-from vpcflow.records.badrecords import ReadStats
+from vpcflow.records.badrecords import BadRecord, Quarantine, ReadStats, full_path
 from vpcflow.records.reader import read_table
 
 HEADER = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
@@ -63,9 +64,47 @@ def test_quarantine_keeps_bad_lines_untouched_with_their_origin(tmp_path):
     path = _file(tmp_path, [HEADER, GOOD, bad, GOOD])
     table = read_table(path, on_error="quarantine", quarantine_dir=tmp_path / "q")
     assert table.num_rows == 2
-    assert (tmp_path / "q" / "f.log.bad").read_bytes() == bad.encode("latin-1") + b"\n"
-    origin = (tmp_path / "q" / "f.log.bad.jsonl").read_text()
-    assert '"line": 3' in origin and str(path) in origin
+    kept, origins = Quarantine(tmp_path / "q").paths(str(path))
+    assert kept.parent == tmp_path / "q" and kept.name.startswith("f.log.") and kept.name.endswith(".bad")
+    assert kept.read_bytes() == bad.encode("latin-1") + b"\n"
+    origin = json.loads(origins.read_text())
+    assert origin["line"] == 3 and origin["source"] == str(path) and origin["whole_file"] is False
+
+
+def test_quarantine_files_are_one_pair_per_input_path_started_afresh_each_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    q = Quarantine(tmp_path / "q")
+    a, b = q.paths("a/x.log"), q.paths("b/x.log")
+    assert a != b and q.paths("./a/x.log") == a == q.paths(str(tmp_path / "a" / "x.log"))  # one input, one name
+    assert full_path("s3://bucket/a/x.log") == "s3://bucket/a/x.log"  # a URL is not made a local path
+    for _ in range(2):  # the second run replaces the first's files
+        q = Quarantine(tmp_path / "q")
+        q.put(BadRecord("a/x.log", 2, "srcport", "expected a whole number", b"line two\n"))
+        q.put(BadRecord("b/x.log", 5, None, "expected 14 fields", b"line five"))
+        q.put(BadRecord("./a/x.log", 7, None, "expected 14 fields", b"line seven"))
+        q.close()
+        assert a[0].read_bytes() == b"line two\nline seven\n" and b[0].read_bytes() == b"line five\n"
+        origins = [json.loads(line) for line in a[1].read_text().splitlines()]
+        assert [o["line"] for o in origins] == [2, 7]  # not appended to the earlier run's
+        assert {o["source"] for o in origins} == {str(tmp_path / "a" / "x.log")}
+    q = Quarantine(tmp_path / "q")
+    q.start("a/x.log")  # a clean re-read leaves no stale files
+    assert not a[0].exists() and not a[1].exists() and b[0].exists()
+
+
+def test_quarantine_keeps_a_whole_rejected_file_as_it_is(tmp_path):
+    path = tmp_path / "x.log.gz"
+    path.write_bytes(gzip.compress(b""))
+    q = Quarantine(tmp_path / "q")
+    q.put_file(BadRecord(str(path), None, None, "empty file", b""))
+    q.close()
+    kept, origins = q.paths(str(path))
+    assert kept.read_bytes() == path.read_bytes() and q.written == [kept]
+    assert json.loads(origins.read_text()) == {
+        "source": str(path), "line": None, "field": None, "error": "empty file", "whole_file": True
+    }
 
 
 def test_truncated_gzip_keeps_every_complete_line(tmp_path):

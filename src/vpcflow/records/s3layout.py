@@ -218,3 +218,24 @@ def with_sequence(key: S3Key, sequence: int) -> S3Key:
         prefix=key.prefix, hive=key.hive, hourly=key.hourly, file_format=key.file_format, sequence=sequence,
     )  # fmt: skip
     return replace(key, hash=rebuilt.hash)
+
+
+# What a flow log file is called, for a folder's contents (a file named on its own is always read):
+# AWS's S3 objects (.log.gz, .log.parquet), plain text copies of them (.log), CloudWatch Logs exports
+# (an export task writes .gz objects; a saved export is often .txt), and Parquet under any name.
+FLOW_LOG_SUFFIXES = (".log", ".gz", ".parquet", ".txt")
+
+
+def find_flow_log_files(folder: str | os.PathLike) -> list[Path]:
+    """Every flow log file under a local folder, by name (FLOW_LOG_SUFFIXES), sorted by path.
+
+    Unlike find_flow_log_objects this does not ask for AWS's key layout: a folder of exports or
+    copies is read too. Hidden files and folders (ours: a conversion's temporary file) are left out,
+    and so are the notes and other files that sit beside flow logs (README.md).
+    """
+    found = []
+    for here, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        names = [n for n in files if not n.startswith(".") and n.endswith(FLOW_LOG_SUFFIXES)]
+        found += [Path(here, n) for n in names]
+    return sorted(found)
