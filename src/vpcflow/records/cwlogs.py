@@ -13,9 +13,11 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -34,34 +36,65 @@ def payload_layout(log_format: str | LogFormat | None) -> tuple[LogFormat, TextL
     return fmt, TextLayout(fmt)
 
 
-def iter_payloads(payload: bytes, name: str) -> Iterator[dict]:
-    text = payload.decode("utf-8", "replace")
+CHUNK_BYTES = 1 << 20
+
+
+def iter_payloads(chunks: bytes | Iterable[bytes], name: str) -> Iterator[dict]:
+    """Each JSON document of concatenated payloads (bytes, or the bytes a chunk at a time, as a
+    stream gives them): memory holds the payload being decoded and what is left of a chunk, not
+    the input, however many payloads a Firehose object concatenates."""
+    chunks = iter([chunks] if isinstance(chunks, bytes | bytearray | memoryview) else chunks)
+    utf8 = codecs.getincrementaldecoder("utf-8")("replace")
     decoder = json.JSONDecoder()
-    pos = 0
+    text, pos, done = "", 0, False
     while True:
         while pos < len(text) and text[pos].isspace():
             pos += 1
-        if pos >= len(text):
-            return
         try:
+            if pos >= len(text):
+                raise json.JSONDecodeError("no document yet", text, pos)
             obj, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
-            raise InputError(f"subscription payload is not valid JSON: {exc.msg} (character {exc.pos})", source=name) from None
+            if done:
+                if pos >= len(text):
+                    return
+                raise InputError(f"subscription payload is not valid JSON: {exc.msg} (character {exc.pos})", source=name) from None
+            # A document cut by the chunk's end: read on (an object cannot decode before its last
+            # brace, so a cut one never decodes early). Reads grow with the document, so a big
+            # payload is decoded a bounded number of times.
+            more = b""
+            while len(more) < max(CHUNK_BYTES, len(text) - pos):
+                chunk = next(chunks, None)
+                if chunk is None:
+                    done = True
+                    break
+                more += chunk
+            text = text[pos:] + utf8.decode(more, final=done)
+            pos = 0
+            continue
         if not isinstance(obj, dict):
             raise InputError("subscription payload: expected a JSON object with logEvents", source=name)
         yield obj
 
 
-def is_payload(payload: bytes) -> bool:
-    """Whether the bytes are CloudWatch Logs subscription JSON (else they are text that starts with '{')."""
+# A payload's first key, as CloudWatch Logs writes them (messageType first): enough to know a
+# payload whose first document is longer than the head the reader looks at.
+_PAYLOAD_START = re.compile(rb'\s*\{\s*"(?:messageType|owner|logGroup|logStream|subscriptionFilters|logEvents)"')
+
+
+def is_payload(head: bytes) -> bool:
+    """Whether the bytes (the whole input, or its first bytes) are CloudWatch Logs subscription
+    JSON (else they are text that starts with '{')."""
     try:
-        first = next(iter_payloads(payload, "<payload>"))
-    except (InputError, StopIteration):
+        first = next(iter_payloads(head, "<payload>"))
+    except StopIteration:
         return False
+    except InputError:
+        return _PAYLOAD_START.match(head) is not None  # cut off, or damaged after its start
     return "logEvents" in first or "messageType" in first
 
 
-def payload_blocks(payload: bytes, name: str) -> Iterator[tuple[bytes, int]]:
+def payload_blocks(payload: bytes | Iterable[bytes], name: str) -> Iterator[tuple[bytes, int]]:
     """Blocks of record lines from the payload's events, numbered by event position (1-based)."""
     lines: list[str] = []
     first = 1
