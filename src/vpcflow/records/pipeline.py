@@ -1,8 +1,17 @@
 """The read pipeline: units of parsing work run on the shared pool, results delivered in input order.
 
-A job is a block of lines, a whole Parquet file, or a whole small gzip file (one task inflates and
-parses it, line_blocks.py). At most WORKERS + 1 run at once, so memory stays flat; each result's
-bad records go to the sink, numbered by their physical line, before its good batch is yielded.
+A job is a block of lines, a row group of a Parquet file, or a whole small gzip file (one task
+inflates and parses it, line_blocks.py). At most WORKERS + 1 run at once, so memory stays flat; each
+result's bad records go to the sink, numbered by their physical line (a Parquet row: its row number
+in the file), before its good batch is yielded.
+
+A text job's result is bounded by its block; a row group's is as big as the row group, which the
+file's writer chose (pyarrow's default is 1Mi rows, ~140 MB read for AWS's default format). So row
+groups also count against IN_FLIGHT_BYTES, by their estimated size (parquet_codec.decoded_size),
+and one over EAGER_GROUP_BYTES is not read on the pool at all: it is read a batch at a time as it
+is delivered. Parquet input then holds at most IN_FLIGHT_BYTES of row groups read ahead, plus the
+one being delivered (at most EAGER_GROUP_BYTES), plus what a big row group's reader holds (one
+batch, and a buffer and a page per column), whatever the size of the file or of its row groups.
 """
 
 from __future__ import annotations
@@ -15,9 +24,9 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from vpcflow.errors import RecordError
-from vpcflow.records import parquet_codec
 from vpcflow.records.badrecords import BadRecord, BadRecordSink
 from vpcflow.records.line_blocks import Truncated, parse_gzip_file
+from vpcflow.records.parquet_codec import RowGroup, row_groups
 from vpcflow.records.pool import WORKERS, pool
 from vpcflow.records.text_codec import parse_block
 
@@ -25,55 +34,91 @@ if TYPE_CHECKING:  # reader.py imports this module
     from vpcflow.records.reader import FlowLogInput
 
 
+IN_FLIGHT_BYTES = 256 << 20  # Parquet row groups read ahead, by their estimated size
+EAGER_GROUP_BYTES = 128 << 20  # a bigger row group is read as it is delivered, a batch at a time
+
+
 @dataclass
 class Job:
     flow: FlowLogInput
-    block: bytes | memoryview | object | None  # None: a whole Parquet file; WHOLE_GZIP: a gzip file
+    block: bytes | memoryview | object | RowGroup  # WHOLE_GZIP: a gzip file
     line: int | None  # the block's first line, or None: numbered in order by the pipeline
     offset: int | None = None  # where the block starts in flow._text (numbered lazily)
 
+    @property
+    def weight(self) -> int:
+        """What its result holds until it is delivered, counted against IN_FLIGHT_BYTES: a row
+        group read on the pool. 0 for the rest: text results are bounded by their number, and a
+        big row group is not read until it is delivered."""
+        return self.block.size if isinstance(self.block, RowGroup) and _eager(self.block) else 0
+
 
 WHOLE_GZIP = object()  # a job's block: the whole of flow._gzip_path
+
+
+def parquet_jobs(flow: FlowLogInput) -> Iterator[Job]:
+    """A Parquet input's jobs: one a row group, numbered by its first row."""
+    for group in row_groups(flow._path or flow._stream, flow.format, flow.name):
+        yield Job(flow, group, group.first_row + 1)
+
+
+def _eager(group: RowGroup) -> bool:
+    return group.size <= EAGER_GROUP_BYTES
 
 
 def _run(job: Job):
     flow = job.flow
     if job.block is WHOLE_GZIP:
         return parse_gzip_file(flow._gzip_path, flow._start, flow._layout, flow.name)
-    if job.block is None:
-        return list(parquet_codec.read_batches(flow._path or flow._stream, flow.name))
+    if isinstance(job.block, RowGroup):  # a big one: read by the delivering thread, as it delivers
+        # (pyarrow still decodes its columns on its own threads)
+        batches = job.block.batches()
+        return collections.deque(batches) if _eager(job.block) else batches
     if isinstance(job.block, Truncated):
         return job.block
     return parse_block(job.block, flow._layout, flow.name, job.line or 1, trusted=flow.trusted)
 
 
 def run_jobs(jobs: Iterator[Job], sink: BadRecordSink) -> Iterator[tuple[FlowLogInput, pa.RecordBatch]]:
-    """Run jobs on the pool, results in input order, a bounded number in flight (flat memory)."""
+    """Run jobs on the pool, results in input order, a bounded number and size in flight (flat
+    memory): a job is held back while the row groups ahead of it would pass IN_FLIGHT_BYTES."""
     pending: collections.deque = collections.deque()
     lines: dict[int, int] = {}  # per input: lines before its next block
+    held, waiting = 0, None  # the weight of the pending jobs; a job held back
     try:
         while True:
             while len(pending) < WORKERS + 1:
-                job = next(jobs, None)
+                job = waiting if waiting is not None else next(jobs, None)
+                waiting = None
                 if job is None:
                     break
+                if pending and held + job.weight > IN_FLIGHT_BYTES:
+                    waiting = job
+                    break
+                held += job.weight
                 pending.append((job, pool().submit(_run, job)))
             if not pending:
                 return
             job, future = pending.popleft()
+            held -= job.weight
             result = future.result()
             if job.block is WHOLE_GZIP:  # every block's result, in order
                 for each in result:
                     yield from _deliver(job, each, sink, lines)
-            elif job.block is None:  # a Parquet file's batches
-                for batch in result:
-                    sink.stats.good += batch.num_rows
-                    yield job.flow, batch
+            elif isinstance(job.block, RowGroup):  # its batches' results, each let go once delivered
+                while (each := _next(result)) is not None:
+                    yield from _deliver(job, each, sink, lines)
             else:
                 yield from _deliver(job, result, sink, lines)
     finally:
         for _, future in pending:
             future.cancel()
+
+
+def _next(results: collections.deque | Iterator):
+    if isinstance(results, collections.deque):
+        return results.popleft() if results else None
+    return next(results, None)
 
 
 def _deliver(

@@ -35,7 +35,7 @@ from vpcflow.records.detect import GZIP_MAGIC, PARQUET_MAGIC, Kind, plan_text
 from vpcflow.records.formats import LogFormat
 from vpcflow.records.gzip_text import TRUNCATION, GzipText, Recovering, read_upto
 from vpcflow.records.line_blocks import line_blocks
-from vpcflow.records.pipeline import WHOLE_GZIP, Job, run_jobs
+from vpcflow.records.pipeline import WHOLE_GZIP, Job, parquet_jobs, run_jobs
 from vpcflow.records.pool import pool
 from vpcflow.records.text_codec import TextLayout
 
@@ -77,9 +77,10 @@ class FlowLogInput:
             yield batch
 
     def jobs(self, sink: BadRecordSink) -> Iterator[Job]:
-        """The units of parsing work in this input, in order: blocks of lines, or the whole file."""
+        """The units of parsing work in this input, in order: blocks of lines, a Parquet file's row
+        groups (each read on the pool, or a batch at a time if it is too big to hold: pipeline.py)."""
         if self.kind is Kind.parquet:
-            yield Job(self, None, 0)
+            yield from parquet_jobs(self)
             return
         if self.kind is Kind.subscription:
             blocks = cwlogs.payload_blocks(self._payload, self.name)
