@@ -117,6 +117,26 @@ def test_truncated_gzip_keeps_every_complete_line(tmp_path):
     assert stats.bad == 1 and "gzip data ends early" in stats.errors[0].reason
     assert 0 < table.num_rows < 20000 and table.num_rows == stats.good
     assert set(table.column("bytes").to_pylist()) == {4249}
+    # The field the line was cut in: the one its last word would have been.
+    cut = stats.errors[0]
+    assert cut.field == HEADER.split()[len(cut.text.split(b" ")) - 1], (cut.field, cut.text)
+
+
+def test_read_many_counts_and_quarantines_a_file_it_cannot_read(tmp_path):
+    from vpcflow.records.badrecords import Quarantine
+    from vpcflow.records.reader import read_many
+
+    good, binary = _file(tmp_path, [HEADER, GOOD]), tmp_path / "x.bin"
+    binary.write_bytes(b"\x00\x01\x02\x03binary\xff\xfe" * 100)
+    stats, quarantine = ReadStats(), Quarantine(tmp_path / "q")
+    rows = sum(b.num_rows for _, b in read_many([binary, good], on_error="quarantine", stats=stats, quarantine=quarantine))
+    quarantine.close()
+    assert rows == 1 and stats.files == 2 and stats.bad == 1
+    error = stats.errors[0]
+    assert (error.source, error.line) == (str(binary), 1) and error.reason.startswith("binary data")
+    assert error.message().startswith(f"{binary}:1: field 'version': binary data")  # named once
+    kept, origin = quarantine.paths(str(binary))
+    assert kept.read_bytes() == binary.read_bytes() and '"whole_file": true' in origin.read_text()
 
 
 @pytest.mark.parametrize(

@@ -64,17 +64,8 @@ def open_input(
         stats.files += 1
         stats.bad += 1
         if quarantine is not None:
-            field = getattr(exc, "field", None)
-            quarantine.put_file(BadRecord(str(path), exc.line, field, _reason(exc), b""))
+            quarantine.put_file(BadRecord.whole_file(str(path), exc))
         return None
-
-
-def _reason(exc: InputError) -> str:
-    """The error without the file, line and field it names (the quarantine's origin has them apart)."""
-    where = (exc.source or "<input>") + (f":{exc.line}" if exc.line is not None else "")
-    text = str(exc).removeprefix(f"{where}: ")
-    field = getattr(exc, "field", None)
-    return text.removeprefix(f"field {field!r}: ") if field else text
 
 
 def summarise(

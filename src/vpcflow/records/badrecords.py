@@ -16,7 +16,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vpcflow.errors import RecordError
+from vpcflow.errors import InputError, RecordError
 
 
 class OnError(enum.StrEnum):
@@ -32,6 +32,15 @@ class BadRecord:
     field: str | None
     reason: str
     text: bytes
+
+    @classmethod
+    def whole_file(cls, source: str, exc: InputError) -> BadRecord:
+        """A whole input that cannot be read (missing, empty, binary, no or unknown header), as a
+        bad record: the line and field its error names, the reason without them."""
+        where = (exc.source or "<input>") + (f":{exc.line}" if exc.line is not None else "")
+        reason = str(exc).removeprefix(f"{where}: ")
+        reason = reason.removeprefix(f"field {exc.field!r}: ") if exc.field else reason
+        return cls(source, exc.line, exc.field, reason, b"")
 
     def error(self) -> RecordError:
         shown = self.text[:200].decode("utf-8", "backslashreplace")

@@ -115,11 +115,16 @@ def payload_blocks(payload: bytes | Iterable[bytes], name: str) -> Iterator[tupl
         yield ("\n".join(lines) + "\n").encode(), first
 
 
-def is_event_lines(payload: bytes) -> bool:
-    """Whether the first line is a CloudWatch Logs event object (`timestamp` and `message`)."""
-    first = payload.lstrip().split(b"\n", 1)[0]
+def is_event_lines(head: bytes) -> bool:
+    """Whether most of the first lines are CloudWatch Logs event objects (`timestamp` and
+    `message`): a junk line first must not make the events around it unreadable."""
+    lines = [line for line in head.split(b"\n")[:20] if line.strip()]
+    return sum(map(_is_event, lines)) * 2 > len(lines)
+
+
+def _is_event(line: bytes) -> bool:
     try:
-        obj = json.loads(first)
+        obj = json.loads(line)
     except ValueError:
         return False
     return isinstance(obj, dict) and "message" in obj and "timestamp" in obj

@@ -83,9 +83,10 @@ class FlowLogInput:
             yield from parquet_jobs(self)
             return
         if self.kind is Kind.subscription:
-            blocks = cwlogs.payload_blocks(self._payload, self.name)
+            payload = self._payload if self._payload is not None else self._chunks()
+            blocks = cwlogs.payload_blocks(payload, self.name)
         elif self.kind is Kind.cloudwatch_events:
-            blocks = cwlogs.event_blocks(self._payload, self.name)
+            blocks = self._event_blocks()
         elif self._text is not None:
             for offset, block in _memory_blocks(self._text, self._start):
                 yield Job(self, block, None, offset)
@@ -97,6 +98,29 @@ class FlowLogInput:
             blocks = ((block, None) for block in line_blocks(self._stream, self._head, BLOCK_BYTES))
         for block, line in blocks:
             yield Job(self, block, line)
+
+    def _chunks(self) -> Iterator[bytes]:
+        """A streamed input's bytes, the head first, a chunk at a time."""
+        yield self._head
+        while True:
+            try:
+                chunk = self._stream.read(cwlogs.CHUNK_BYTES)
+            except TRUNCATION as exc:
+                raise InputError(f"damaged gzip data: {exc}", source=self.name) from None
+            if not chunk:
+                return
+            yield chunk
+
+    def _event_blocks(self) -> Iterator[tuple[bytes, int]]:
+        """Event lines a block at a time (a streamed input's blocks of whole lines), numbered."""
+        if self._payload is not None:
+            yield from cwlogs.event_blocks(self._payload, self.name)
+            return
+        before = 0
+        for block in line_blocks(self._stream, self._head, BLOCK_BYTES):  # a cut-off line: a bad record
+            for events, line in cwlogs.event_blocks(bytes(block), self.name):
+                yield events, before + line
+            before += block.count(b"\n") + (not block.endswith(b"\n"))
 
     def lines_before(self, offset: int) -> int:
         """Lines of the whole text before `offset`: counted only when a block has bad records
@@ -148,19 +172,17 @@ def open_flow_log(
         stream, head = None, text[:HEAD_BYTES]
         if not head:
             raise InputError("empty file: no header line and no records", source=name)
-    if head.lstrip()[:1] == b"{":
-        if text is None:
-            payload = head + _read_rest(stream, name)
-            stream.close()
-        else:
-            payload = text
-        if cwlogs.is_payload(payload):
+    if head.lstrip()[:1] == b"{" or cwlogs.is_event_lines(head):
+        # CloudWatch Logs JSON: held whole when the text is (it is small enough), else streamed
+        # from the head on, so memory does not grow with the input.
+        kind = None
+        if cwlogs.is_payload(head if text is None else text):
+            kind = Kind.subscription
+        elif cwlogs.is_event_lines(head):
+            kind = Kind.cloudwatch_events
+        if kind is not None:
             fmt, layout = cwlogs.payload_layout(log_format)
-            return FlowLogInput(name, Kind.subscription, fmt, _payload=payload, _layout=layout)
-        if cwlogs.is_event_lines(payload):
-            fmt, layout = cwlogs.payload_layout(log_format)
-            return FlowLogInput(name, Kind.cloudwatch_events, fmt, _payload=payload, _layout=layout)
-        text = payload  # text that merely starts with '{'
+            return FlowLogInput(name, kind, fmt, stream, head, layout, _payload=text)
     plan = plan_text(head, name, log_format)
     if text is not None:
         return FlowLogInput(
@@ -238,7 +260,11 @@ def read_many(
             except InputError as exc:
                 if sink.on_error is OnError.fail:
                     raise
-                stats.add_bad(BadRecord(_name_of(source), exc.line, None, str(exc), b""))
+                bad = BadRecord.whole_file(_name_of(source), exc)
+                stats.files += 1  # read, and found to be no flow log: counted as cat counts it
+                stats.add_bad(bad)
+                if sink.quarantine is not None:
+                    sink.quarantine.put_file(bad)  # its bytes, as they are (a stream's: none)
                 continue
             stats.files += 1
             try:
@@ -395,13 +421,6 @@ def _read_head(stream: BinaryIO, name: str) -> bytes:
     if not head:
         raise InputError("empty file: no header line and no records", source=name)
     return head
-
-
-def _read_rest(stream: BinaryIO, name: str) -> bytes:
-    try:
-        return stream.read()
-    except TRUNCATION as exc:
-        raise InputError(f"damaged gzip data: {exc}", source=name) from None
 
 
 class _Prefixed(io.RawIOBase):

@@ -345,12 +345,12 @@ def _odd_byte(layout: TextLayout, line: bytes) -> tuple[str, str]:
     pos = next(
         i for i, b in enumerate(line) if b > 126 or (b < 32 and b not in (9, 10, 13)) or (b == 13 and i + 1 < len(line))
     )  # fmt: skip
-    tokens = _tokens(layout)
+    tokens = field_tokens(layout)
     index = min(len(line[:pos].split(b" ")) - 1, len(tokens) - 1)
     return tokens[index], f"byte 0x{line[pos]:02x}: bytes AWS never writes (binary or non-ASCII text)"
 
 
-def _tokens(layout: TextLayout) -> list[str]:
+def field_tokens(layout: TextLayout) -> list[str]:
     """The layout's columns as a user writes them: field names in format syntax (log-status)."""
     return [f.token if f is not None else name for name, f in zip(layout.names, layout.fields, strict=True)]
 
@@ -358,7 +358,7 @@ def _tokens(layout: TextLayout) -> list[str]:
 def _misfit(layout: TextLayout, found: int) -> tuple[str, str]:
     """The field a line with the wrong field count goes wrong at, and why: the first field it
     lacks, or the last field, after which it has more."""
-    tokens = _tokens(layout)
+    tokens = field_tokens(layout)
     expected = len(tokens)
     if found < expected:
         return tokens[found], f"expected {expected} fields, found {found}: the line ends before this field"
