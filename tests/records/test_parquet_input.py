@@ -257,3 +257,15 @@ def test_quarantine_keeps_each_bad_row_as_a_json_line(tmp_path):
     assert [o["line"] for o in origins] == [2 * i + 2 for i in range(len(BAD_VALUES))]
     assert [o["field"] for o in origins] == [token for token, _ in BAD_VALUES]
     assert stats.bad == len(BAD_VALUES)
+
+
+def test_strings_with_bytes_aws_never_writes_are_bad_records(tmp_path):
+    table = flow_records(5)
+    values = table.column("interface_id").to_pylist()
+    values[1], values[3] = "eni-\u00e9t\u00e9", "eni-1 2"  # non-ASCII; a blank inside a field
+    write_aws_parquet(table.set_column(2, "interface_id", pa.array(values)), tmp_path / "x.parquet", 4)
+    stats = ReadStats()
+    got = read_table(tmp_path / "x.parquet", on_error="skip", stats=stats)
+    assert got.num_rows == 3 and stats.bad == 2
+    assert [(b.line, b.field) for b in stats.errors] == [(2, "interface-id"), (4, "interface-id")]
+    assert all("bytes AWS never writes" in b.reason for b in stats.errors)

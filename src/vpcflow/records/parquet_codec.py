@@ -9,7 +9,8 @@ a '-' found in a string column is read as null too, as in text. Compression is g
 
 Reading follows the text reader's rules (text_codec.py, whose checks it uses): a row holding a value
 AWS never writes (an unknown `action` or `log-status`, a negative number, an enumerated number out of
-range, a number too large for its type or not a whole number) is a bad record, for the `--on-error`
+range, a number too large for its type or not a whole number, a string with a blank, a control or a
+non-ASCII character) is a bad record, for the `--on-error`
 policy, named by file, field and "line": its 1-based row number in the file. Its quarantined form
 (in the quarantine's `.bad` file) is the row as stored, one JSON object a line, keyed by the file's
 column names. The other rows of its batch are kept.
@@ -130,6 +131,11 @@ def checked(raw: pa.RecordBatch, layout: TextLayout, name: str, first_line: int)
             column = column.dictionary_decode()
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
             column = _dash_as_null(column)
+            # A field of AWS's text is printable ASCII without blanks; a writer other than AWS
+            # may store anything, and text input would take such bytes for a bad line.
+            if not f.is_numeric:
+                for row in _rows(pc.match_substring_regex(column, NOT_FIELD_TEXT)):
+                    problems.setdefault(row, (position, "bytes AWS never writes (blank, control or non-ASCII)"))
         if column.type != f.arrow_type:
             column, found = _cast(column, f, name)
             for row, reason in found.items():
@@ -151,6 +157,13 @@ def checked(raw: pa.RecordBatch, layout: TextLayout, name: str, first_line: int)
     keep = np.ones(raw.num_rows, dtype=bool)
     keep[rows] = False
     return BlockResult(batch.filter(pa.array(keep)), bad, np.flatnonzero(keep) + first_line)
+
+
+NOT_FIELD_TEXT = r"[^!-~]"  # a byte outside printable ASCII, or a blank (RE2 class)
+
+
+def _rows(mask: pa.Array) -> list[int]:
+    return np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False)).tolist()
 
 
 def _dash_as_null(column: pa.Array) -> pa.Array:
