@@ -257,3 +257,35 @@ def test_unreadable_files_are_counted_as_files_read(tmp_path):
     assert _counts(result.stderr) == "3 good records, 1 bad records in 2 files"
     alone = vpcflow("cat", empty)
     assert _counts(alone.stderr) == "0 good records, 1 bad records in 1 files"
+
+
+def _payload(n: int) -> bytes:
+    record = f"2 123456789010 eni-1 10.0.0.{n} 10.0.0.9 1000 443 6 1 40 1418530010 1418530070 ACCEPT OK"
+    event = {"id": str(n), "timestamp": 0, "message": record}
+    return gzip.compress(json.dumps({"messageType": "DATA_MESSAGE", "logEvents": [event]}).encode())
+
+
+@pytest.mark.parametrize("on_error, status", [("skip", 0), ("fail", 1)])
+def test_damage_partway_through_a_file_is_a_bad_record_and_the_next_file_is_read(tmp_path, on_error, status):
+    """A payload that breaks off after a good one: the good one is kept, the rest of the file is
+    one bad record for the policy, the run ends with its counts (it once ended with exit 2)."""
+    damaged, good = tmp_path / "damaged.gz", tmp_path / "good.gz"
+    damaged.write_bytes(_payload(1) + gzip.compress(b'{"logEvents": [{"id"') + _payload(2))
+    good.write_bytes(_payload(3))
+    result = vpcflow("cat", damaged, good, "--on-error", on_error, "--output", "csv")
+    assert result.returncode == status, result.stderr
+    assert "10.0.0.1" in result.stdout and ("10.0.0.3" in result.stdout) == (on_error == "skip")
+    assert f"error: {damaged}: subscription payload is not valid JSON" in result.stderr
+    assert "the rest of this input cannot be read" in result.stderr
+    files = 2 if on_error == "skip" else 1
+    assert f"{1 + (on_error == 'skip')} good records, 1 bad records in {files} files" in result.stderr
+
+
+def test_cat_reads_standard_input(tmp_path):
+    data = _payload(1) + _payload(2)
+    result = subprocess.run(
+        [sys.executable, "-m", "vpcflow.cli", "cat", "-", "--output", "csv"], input=data, capture_output=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert b"10.0.0.1" in result.stdout and b"10.0.0.2" in result.stdout
+    assert b"2 good records, 0 bad records in 1 files" in result.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -31,7 +32,7 @@ QUARANTINE = "vpcflow-quarantine"
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
-    """Files as given (read whatever their name); folders become the flow log files below them
+    """Files as given (read whatever their name, `-` for standard input); folders become the flow log files below them
     (find_flow_log_files: by name, so the README beside them is not read as a bad flow log)."""
     files: list[Path] = []
     for path in paths:
@@ -58,6 +59,8 @@ def open_input(
     if quarantine is not None:
         quarantine.start(str(path))
     try:
+        if str(path) == "-":  # standard input, streamed: `zcat x.gz | vpcflow cat -`
+            return open_flow_log(sys.stdin.buffer, fmt, name="<stdin>")
         return open_flow_log(path, fmt)
     except InputError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -95,24 +95,27 @@ def is_payload(head: bytes) -> bool:
 
 
 def payload_blocks(payload: bytes | Iterable[bytes], name: str) -> Iterator[tuple[bytes, int]]:
-    """Blocks of record lines from the payload's events, numbered by event position (1-based)."""
+    """Blocks of record lines from the payload's events, numbered by event position (1-based).
+    Damage after some payloads gives their events first, then the error."""
     lines: list[str] = []
     first = 1
-    for obj in iter_payloads(payload, name):
-        if obj.get("messageType") == "CONTROL_MESSAGE":
-            continue
-        events = obj.get("logEvents")
-        if not isinstance(events, list):
-            raise InputError("subscription payload has no logEvents list", source=name)
-        for event in events:
-            message = event.get("message", "") if isinstance(event, dict) else ""
-            lines.append(str(message).replace("\n", " "))
-            if len(lines) >= EVENTS_PER_BLOCK:
-                yield ("\n".join(lines) + "\n").encode(), first
-                first += len(lines)
-                lines = []
-    if lines:
-        yield ("\n".join(lines) + "\n").encode(), first
+    try:
+        for obj in iter_payloads(payload, name):
+            if obj.get("messageType") == "CONTROL_MESSAGE":
+                continue
+            events = obj.get("logEvents")
+            if not isinstance(events, list):
+                raise InputError("subscription payload has no logEvents list", source=name)
+            for event in events:
+                message = event.get("message", "") if isinstance(event, dict) else ""
+                lines.append(str(message).replace("\n", " "))
+                if len(lines) >= EVENTS_PER_BLOCK:
+                    yield ("\n".join(lines) + "\n").encode(), first
+                    first += len(lines)
+                    lines = []
+    finally:  # the events read before damage, too
+        if lines:
+            yield ("\n".join(lines) + "\n").encode(), first
 
 
 def is_event_lines(head: bytes) -> bool:

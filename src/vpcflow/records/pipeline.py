@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from vpcflow.errors import RecordError
+from vpcflow.errors import InputError, RecordError
 from vpcflow.records.badrecords import BadRecord, BadRecordSink
 from vpcflow.records.line_blocks import Truncated, parse_gzip_file
 from vpcflow.records.parquet_codec import RowGroup, row_groups
@@ -85,10 +85,17 @@ def run_jobs(jobs: Iterator[Job], sink: BadRecordSink) -> Iterator[tuple[FlowLog
     pending: collections.deque = collections.deque()
     lines: dict[int, int] = {}  # per input: lines before its next block
     held, waiting = 0, None  # the weight of the pending jobs; a job held back
+    damage = None  # an input found unreadable while its jobs were made: raised after the jobs before it
     try:
         while True:
-            while len(pending) < WORKERS + 1:
-                job = waiting if waiting is not None else next(jobs, None)
+            while damage is None and len(pending) < WORKERS + 1:
+                try:
+                    job = waiting if waiting is not None else next(jobs, None)
+                except RecordError:
+                    raise
+                except InputError as exc:
+                    damage = exc
+                    break
                 waiting = None
                 if job is None:
                     break
@@ -98,6 +105,8 @@ def run_jobs(jobs: Iterator[Job], sink: BadRecordSink) -> Iterator[tuple[FlowLog
                 held += job.weight
                 pending.append((job, pool().submit(_run, job)))
             if not pending:
+                if damage is not None:
+                    raise damage
                 return
             job, future = pending.popleft()
             held -= job.weight

@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 from isal import igzip, igzip_threaded, isal_zlib
 
-from vpcflow.errors import InputError
+from vpcflow.errors import InputError, RecordError
 from vpcflow.records import cwlogs, parquet_codec
 from vpcflow.records.badrecords import BadRecord, BadRecordSink, OnError, Quarantine, ReadStats
 from vpcflow.records.detect import GZIP_MAGIC, PARQUET_MAGIC, Kind, plan_text
@@ -73,8 +73,18 @@ class FlowLogInput:
         stats = stats if stats is not None else ReadStats()
         stats.files += 1
         sink = BadRecordSink(on_error, stats, quarantine)
-        for _, batch in run_jobs(self.jobs(sink), sink):
-            yield batch
+        try:
+            for _, batch in run_jobs(self.jobs(sink), sink):
+                yield batch
+        except RecordError:
+            raise  # the policy stopped the read at a bad record
+        except InputError as exc:
+            # Damage found partway (a payload that is not JSON, gzip or Parquet data that breaks
+            # off): the records before it were delivered; what is left is one bad record, for the
+            # policy to decide (fail stops; skip and quarantine go on with the next input).
+            bad = BadRecord.whole_file(self.name, exc)
+            bad.reason += "; the rest of this input cannot be read"
+            sink(bad)
 
     def jobs(self, sink: BadRecordSink) -> Iterator[Job]:
         """The units of parsing work in this input, in order: blocks of lines, a Parquet file's row

@@ -105,13 +105,14 @@ def parse_block(
     result = _tokenized(block, layout)  # trusted or not: the tokenizer vouches for what it reads
     if result is not None:
         return result
-    if trusted() if callable(trusted) else trusted:  # asked only when the tokenizer declined
+    long_lines = _has_long_line(block)
+    if not long_lines and (trusted() if callable(trusted) else trusted):  # asked only when the tokenizer declined
         result = _parse_trusted(block, layout)
         if result is not None:
             return result
     block = bytes(block)
     plain, newlines = _scan(block)
-    if plain:
+    if plain and not long_lines:
         result = _parse(block, layout, source, first_line)
     else:  # AWS writes printable ASCII only; anything else takes the careful path
         result = _parse_damaged(block, layout, source, first_line)
@@ -321,12 +322,13 @@ def _parse_damaged(block: bytes, layout: TextLayout, source: str, first_line: in
     lone_cr = lone_cr[(lone_cr + 1 >= len(data)) | (data[np.minimum(lone_cr + 1, len(data) - 1)] != 10)]
     odd[lone_cr] = True
     binary_lines: list[BadRecord] = []
-    if odd.any():
-        rel = np.unique(np.searchsorted(ends, np.flatnonzero(odd)))
+    long = np.flatnonzero(ends - starts > MAX_LINE_BYTES)
+    if odd.any() or len(long):
+        rel = np.union1d(np.searchsorted(ends, np.flatnonzero(odd)), long).astype(np.int64)
         pieces, last = [], 0
         for r in rel.tolist():
             text = block[starts[r] : ends[r]]
-            field, reason = _odd_byte(layout, text)
+            field, reason = _odd_byte(layout, text) if len(text) <= MAX_LINE_BYTES else _long_line(layout, text)
             binary_lines.append(BadRecord(source, first_line + r, field, reason, text))
             pieces += [block[last : starts[r]]]
             last = ends[r]
@@ -338,6 +340,27 @@ def _parse_damaged(block: bytes, layout: TextLayout, source: str, first_line: in
         table = _read(block, layout, misfits, as_text=True)
     bad_rows = _check_values(table, layout, typed=False)
     return _split(block, table, layout, source, first_line, misfits, bad_rows, binary_lines)
+
+
+# No flow log record comes near this (every field of the newest version, each at its longest, is
+# under 2 KB): a longer line is a bad line, set aside before pyarrow, which would fail on a line
+# longer than its block (64 MiB) and hold a value for every blank-separated word of it.
+MAX_LINE_BYTES = 64 << 10
+
+
+def _has_long_line(block: bytes | memoryview) -> bool:
+    if len(block) <= MAX_LINE_BYTES:
+        return False
+    newlines = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+    bounds = np.concatenate(([-1], newlines, [len(block)]))
+    return bool((np.diff(bounds) - 1 > MAX_LINE_BYTES).any())
+
+
+def _long_line(layout: TextLayout, line: bytes) -> tuple[str, str]:
+    """The field a line is in when it passes MAX_LINE_BYTES, and why it is bad."""
+    tokens = field_tokens(layout)
+    index = min(len(line[:MAX_LINE_BYTES].split(b" ")) - 1, len(tokens) - 1)
+    return tokens[index], f"a line of {len(line)} bytes, longer than any flow log record ({MAX_LINE_BYTES} at most)"
 
 
 def _odd_byte(layout: TextLayout, line: bytes) -> tuple[str, str]:
