@@ -101,3 +101,19 @@ def test_an_export_timestamp_with_a_space_is_a_bad_line(tmp_path):
     path.write_bytes(EXPORT + b"\n" + b"2019-09-17 21:45:00 " + GOOD[:-3] + b"\n" + EXPORT + b"\n")
     rows, stats = _read(path)
     assert rows == 2 and [(e.line, e.field) for e in stats.errors] == [(2, "event-timestamp")]
+
+
+@pytest.mark.parametrize("gz", [False, True])
+@pytest.mark.parametrize("first", [b"x" * (70 << 10), b"2019-09-17T21:45:00.000Z " + b"y" * (70 << 10)])
+def test_a_first_line_longer_than_the_head_does_not_cost_the_file(tmp_path, gz, first):
+    """The head grows (to 1 MiB) until it holds whole lines to decide on, so a long junk first
+    line is one bad line, not a file with "no header line"."""
+    import gzip
+
+    exporting = first.startswith(b"2019")
+    body = first + b"\n" + ((EXPORT if exporting else GOOD) + b"\n") * 100
+    path = tmp_path / ("x.log.gz" if gz else "x.log")
+    path.write_bytes(gzip.compress(body) if gz else body)
+    rows, stats = _read(path)
+    assert open_flow_log(path).kind is (Kind.cloudwatch_export if exporting else Kind.records)
+    assert rows == 100 and stats.bad == 1 and stats.errors[0].line == 1

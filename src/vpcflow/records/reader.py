@@ -41,6 +41,7 @@ from vpcflow.records.text_codec import TextLayout
 
 BLOCK_BYTES = 4 << 20
 HEAD_BYTES = 64 << 10
+LONG_HEAD_BYTES = 1 << 20  # see _head_of
 
 Source = str | os.PathLike | BinaryIO
 
@@ -179,7 +180,7 @@ def open_flow_log(
         stream = _decompressing(raw, magic, source, name)
         head = _read_head(stream, name)
     else:
-        stream, head = None, text[:HEAD_BYTES]
+        stream, head = None, _head_of(text)
         if not head:
             raise InputError("empty file: no header line and no records", source=name)
     if head.lstrip()[:1] == b"{" or cwlogs.is_event_lines(head):
@@ -422,10 +423,20 @@ def _inflate_whole(data: bytes) -> bytes | None:
         return None
 
 
+def _head_of(text: bytes) -> bytes:
+    """The first HEAD_BYTES of text, or up to LONG_HEAD_BYTES while they hold fewer than two whole
+    lines: a long junk first line must not leave the kind to be decided on no line at all."""
+    head = text[:HEAD_BYTES]
+    return head if head.count(b"\n") >= 2 else text[:LONG_HEAD_BYTES]
+
+
 def _read_head(stream: BinaryIO, name: str) -> bytes:
-    """The first HEAD_BYTES of text (fewer at the end). Damage after some text leaves that text
-    to be read: the stream raises again at the same place, after it."""
+    """The first bytes of text (as _head_of: fewer at the end). Damage after some text leaves that
+    text to be read: the stream raises again at the same place, after it."""
     head, error = read_upto(stream, HEAD_BYTES)
+    if error is None and len(head) == HEAD_BYTES and head.count(b"\n") < 2:
+        more, error = read_upto(stream, LONG_HEAD_BYTES - HEAD_BYTES)
+        head += more
     if error is not None and not head:
         raise InputError(f"damaged gzip data before any record: {error}", source=name) from None
     if not head:
