@@ -187,3 +187,29 @@ def test_a_line_longer_than_any_record_is_one_bad_line(tmp_path, long):
     assert table.num_rows == 200 and stats.bad == 1
     bad = stats.errors[0]
     assert bad.line == 102 and bad.field is not None and "longer than any flow log record" in bad.reason
+
+
+@pytest.mark.parametrize("on_error", ["skip", "fail"])
+def test_read_many_goes_on_after_an_input_damaged_partway(tmp_path, on_error):
+    """As ingest reads: the damaged input's records before the damage, one bad record in their
+    order, then the next input (under fail: the records before it, then the stop)."""
+    import json
+
+    from vpcflow.errors import RecordError
+    from vpcflow.records.reader import read_many
+
+    def payload(n):
+        event = {"id": str(n), "timestamp": 0, "message": GOOD.replace("172.31.16.139", f"10.0.0.{n}")}
+        return gzip.compress(json.dumps({"messageType": "DATA_MESSAGE", "logEvents": [event]}).encode())
+
+    damaged, good = tmp_path / "damaged.gz", tmp_path / "good.gz"
+    damaged.write_bytes(payload(1) + gzip.compress(b'{"logEvents": [{"id"') + payload(2))
+    good.write_bytes(payload(3))
+    stats, seen = ReadStats(), []
+    try:
+        for _, batch in read_many([damaged, good], on_error=on_error, stats=stats):
+            seen += batch.column("srcaddr").to_pylist()
+    except RecordError as exc:
+        assert on_error == "fail" and "the rest of this input cannot be read" in str(exc)
+    assert seen == (["10.0.0.1", "10.0.0.3"] if on_error == "skip" else ["10.0.0.1"])
+    assert stats.bad == 1 and stats.errors[0].source == str(damaged)

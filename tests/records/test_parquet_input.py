@@ -269,3 +269,20 @@ def test_strings_with_bytes_aws_never_writes_are_bad_records(tmp_path):
     assert got.num_rows == 3 and stats.bad == 2
     assert [(b.line, b.field) for b in stats.errors] == [(2, "interface-id"), (4, "interface-id")]
     assert all("bytes AWS never writes" in b.reason for b in stats.errors)
+
+
+def test_a_row_group_that_does_not_decode_is_one_bad_record_and_the_others_are_read(tmp_path):
+    table = flow_records(3000)
+    path = tmp_path / "x.parquet"
+    write_aws_parquet(table, path, 1000)
+    meta = pq.ParquetFile(path).metadata.row_group(1)
+    column = meta.column(3)  # srcaddr of the second row group: its data pages overwritten
+    start = column.data_page_offset
+    data = bytearray(path.read_bytes())
+    data[start + 20 : start + column.total_compressed_size - 20] = b"\xff" * (column.total_compressed_size - 40)
+    path.write_bytes(bytes(data))
+    stats = ReadStats()
+    got = read_table(path, on_error="skip", stats=stats)
+    assert got.num_rows == 2000 and stats.bad == 1
+    assert got.equals(pa.concat_tables([table.slice(0, 1000), table.slice(2000)]).combine_chunks())
+    assert "damaged Parquet data" in stats.errors[0].reason

@@ -56,6 +56,15 @@ class Job:
 WHOLE_GZIP = object()  # a job's block: the whole of flow._gzip_path
 
 
+@dataclass
+class Damaged:
+    """A job's block: where an input could not be read on, found while its jobs were made (a
+    payload that is not JSON, a stream that breaks off). Delivered in order, after the jobs before
+    it, as one bad record (read_many then goes on with the next input)."""
+
+    error: InputError
+
+
 def parquet_jobs(flow: FlowLogInput) -> Iterator[Job]:
     """A Parquet input's jobs: one a row group, numbered by its first row."""
     for group in row_groups(flow._path or flow._stream, flow.format, flow.name):
@@ -74,7 +83,7 @@ def _run(job: Job):
         # (pyarrow still decodes its columns on its own threads)
         batches = job.block.batches()
         return collections.deque(batches) if _eager(job.block) else batches
-    if isinstance(job.block, Truncated):
+    if isinstance(job.block, Truncated | Damaged):
         return job.block
     return parse_block(job.block, flow._layout, flow.name, job.line or 1, trusted=flow.trusted)
 
@@ -85,17 +94,10 @@ def run_jobs(jobs: Iterator[Job], sink: BadRecordSink) -> Iterator[tuple[FlowLog
     pending: collections.deque = collections.deque()
     lines: dict[int, int] = {}  # per input: lines before its next block
     held, waiting = 0, None  # the weight of the pending jobs; a job held back
-    damage = None  # an input found unreadable while its jobs were made: raised after the jobs before it
     try:
         while True:
-            while damage is None and len(pending) < WORKERS + 1:
-                try:
-                    job = waiting if waiting is not None else next(jobs, None)
-                except RecordError:
-                    raise
-                except InputError as exc:
-                    damage = exc
-                    break
+            while len(pending) < WORKERS + 1:
+                job = waiting if waiting is not None else next(jobs, None)
                 waiting = None
                 if job is None:
                     break
@@ -105,20 +107,32 @@ def run_jobs(jobs: Iterator[Job], sink: BadRecordSink) -> Iterator[tuple[FlowLog
                 held += job.weight
                 pending.append((job, pool().submit(_run, job)))
             if not pending:
-                if damage is not None:
-                    raise damage
                 return
             job, future = pending.popleft()
             held -= job.weight
-            result = future.result()
-            if job.block is WHOLE_GZIP:  # every block's result, in order
-                for each in result:
-                    yield from _deliver(job, each, sink, lines)
-            elif isinstance(job.block, RowGroup):  # its batches' results, each let go once delivered
-                while (each := _next(result)) is not None:
-                    yield from _deliver(job, each, sink, lines)
-            else:
-                yield from _deliver(job, result, sink, lines)
+            try:
+                result = future.result()
+                if isinstance(result, Damaged):
+                    raise result.error
+                if job.block is WHOLE_GZIP:  # every block's result, in order
+                    for each in result:
+                        yield from _deliver(job, each, sink, lines)
+                elif isinstance(job.block, RowGroup):  # its batches' results, each let go once delivered
+                    while (each := _next(result)) is not None:
+                        yield from _deliver(job, each, sink, lines)
+                else:
+                    yield from _deliver(job, result, sink, lines)
+            except RecordError:
+                raise  # the policy stopped the read at a bad record
+            except InputError as exc:
+                # This job's part of its input is damaged (a Parquet row group that does not
+                # decode): what it delivered stands, the rest of it is one bad record for the
+                # policy, and the jobs after it (the next row groups, the next inputs) go on.
+                bad = BadRecord.whole_file(job.flow.name, exc)
+                bad.reason += "; the rest of this input cannot be read" if isinstance(job.block, Damaged) else (
+                    "; the rest of this part of the input cannot be read"
+                )
+                sink(bad)
     finally:
         for _, future in pending:
             future.cancel()

@@ -35,7 +35,7 @@ from vpcflow.records.detect import GZIP_MAGIC, PARQUET_MAGIC, Kind, plan_text
 from vpcflow.records.formats import LogFormat
 from vpcflow.records.gzip_text import TRUNCATION, GzipText, Recovering, read_upto
 from vpcflow.records.line_blocks import line_blocks
-from vpcflow.records.pipeline import WHOLE_GZIP, Job, parquet_jobs, run_jobs
+from vpcflow.records.pipeline import WHOLE_GZIP, Damaged, Job, parquet_jobs, run_jobs
 from vpcflow.records.pool import pool
 from vpcflow.records.text_codec import TextLayout
 
@@ -74,18 +74,19 @@ class FlowLogInput:
         stats = stats if stats is not None else ReadStats()
         stats.files += 1
         sink = BadRecordSink(on_error, stats, quarantine)
+        for _, batch in run_jobs(self.checked_jobs(sink), sink):
+            yield batch
+
+    def checked_jobs(self, sink: BadRecordSink) -> Iterator[Job]:
+        """jobs(), and where damage stops them partway (a payload that is not JSON, a stream that
+        breaks off) a last job that delivers it, after the records before it, as one bad record for
+        the policy (fail stops; skip and quarantine go on with the next input)."""
         try:
-            for _, batch in run_jobs(self.jobs(sink), sink):
-                yield batch
+            yield from self.jobs(sink)
         except RecordError:
-            raise  # the policy stopped the read at a bad record
+            raise
         except InputError as exc:
-            # Damage found partway (a payload that is not JSON, gzip or Parquet data that breaks
-            # off): the records before it were delivered; what is left is one bad record, for the
-            # policy to decide (fail stops; skip and quarantine go on with the next input).
-            bad = BadRecord.whole_file(self.name, exc)
-            bad.reason += "; the rest of this input cannot be read"
-            sink(bad)
+            yield Job(self, Damaged(exc), None)
 
     def jobs(self, sink: BadRecordSink) -> Iterator[Job]:
         """The units of parsing work in this input, in order: blocks of lines, a Parquet file's row
@@ -279,7 +280,7 @@ def read_many(
                 continue
             stats.files += 1
             try:
-                yield from flow.jobs(sink)
+                yield from flow.checked_jobs(sink)
             finally:
                 flow.close()
 
