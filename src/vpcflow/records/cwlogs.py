@@ -113,9 +113,12 @@ def payload_blocks(payload: bytes | Iterable[bytes], name: str) -> Iterator[tupl
                     yield ("\n".join(lines) + "\n").encode(), first
                     first += len(lines)
                     lines = []
-    finally:  # the events read before damage, too
-        if lines:
+    except InputError:  # the events read before the damage first (not in a `finally`: a
+        if lines:  # generator closed early must not yield again)
             yield ("\n".join(lines) + "\n").encode(), first
+        raise
+    if lines:
+        yield ("\n".join(lines) + "\n").encode(), first
 
 
 def is_event_lines(head: bytes) -> bool:
