@@ -117,3 +117,16 @@ def test_a_first_line_longer_than_the_head_does_not_cost_the_file(tmp_path, gz, 
     rows, stats = _read(path)
     assert open_flow_log(path).kind is (Kind.cloudwatch_export if exporting else Kind.records)
     assert rows == 100 and stats.bad == 1 and stats.errors[0].line == 1
+
+
+def test_a_junk_line_before_the_header_costs_that_line_and_the_header_only(tmp_path):
+    """The header's format still reads the records after it: the junk line and the header line
+    itself are bad lines (the header is where a record should be)."""
+    from pathlib import Path
+
+    v5 = Path(__file__).parents[2] / "examples" / "aws-docs" / "service-traffic-v5.log"
+    path = tmp_path / "x.log"
+    path.write_bytes(b"junk\n" + v5.read_bytes())
+    rows, stats = _read(path)
+    assert rows == read_table(v5).num_rows == 2
+    assert stats.bad == 2 and [e.line for e in stats.errors] == [1, 2]

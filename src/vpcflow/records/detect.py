@@ -71,6 +71,10 @@ def plan_text(head: bytes, source: str, log_format: str | LogFormat | None) -> T
         skip = len(head) if newline < 0 else newline + 1
         return TextPlan(Kind.text, TextLayout(header), 2, skip)
 
+    late = _late_header(head)
+    if late is not None:  # junk before the header: read from line 1 with the header's format, so
+        # the junk lines and the header itself are bad lines, named, and the records after it kept
+        return TextPlan(Kind.text, TextLayout(late), 1, 0)
     fmt = resolve_format(log_format)
     records, exports = _fitting_lines(head, fmt)
     first_is_export = bool(words) and ISO_TIMESTAMP.match(words[0]) is not None
@@ -85,6 +89,15 @@ def plan_text(head: bytes, source: str, log_format: str | LogFormat | None) -> T
             source=source, line=line, field=field,
         )  # fmt: skip
     _no_fitting_records(head, fmt, source)
+
+
+def _late_header(head: bytes) -> LogFormat | None:
+    """A header line among lines 2-5 (every word a field name), after junk."""
+    for line in head.split(b"\n")[1:5]:
+        words = line.decode("ascii", "replace").split()
+        if len(words) >= 2 and all(_HEADER_WORD.match(w) and w in BY_TOKEN for w in words):
+            return LogFormat.parse(" ".join(words))
+    return None
 
 
 def _fitting_lines(head: bytes, fmt: LogFormat) -> tuple[int, int]:
