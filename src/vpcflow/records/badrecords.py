@@ -117,8 +117,7 @@ class Quarantine:
                 path.unlink(missing_ok=True)
 
     def _origin(self, bad: BadRecord) -> dict:
-        origin = {"source": full_path(bad.source), "line": bad.line, "field": bad.field, "error": bad.reason}
-        return {**origin, "whole_file": False}
+        return {"source": full_path(bad.source), "line": bad.line, "field": bad.field, "error": bad.reason, "whole_file": False}
 
     def _open(self, source: str):
         key = full_path(source)  # `x.log` and `./x.log` are one input, with one pair of files

@@ -113,12 +113,11 @@ def _fitting_lines(head: bytes, fmt: LogFormat) -> tuple[int, int]:
     return records, exports
 
 
-def _first_odd_byte(head: bytes, fmt: LogFormat) -> tuple[int, str | None]:
+def _first_odd_byte(head: bytes, fmt: LogFormat) -> tuple[int, str]:
     """The line and field of the head's first byte that is not text."""
-    pos = next(i for i, b in enumerate(head) if b > 126 or (b < 32 and b not in (9, 10, 13)))
+    pos = text_codec.first_odd_byte(head)
     start = head.rfind(b"\n", 0, pos) + 1
-    index = len(head[start:pos].split(b" ")) - 1
-    return head.count(b"\n", 0, pos) + 1, fmt.fields[index].token if index < len(fmt) else None
+    return head.count(b"\n", 0, pos) + 1, text_codec.field_at(TextLayout(fmt), head[start:pos], pos - start)
 
 
 def _header_format(words: list[str], source: str) -> LogFormat | None:

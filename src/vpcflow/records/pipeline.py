@@ -28,7 +28,7 @@ from vpcflow.records.badrecords import BadRecord, BadRecordSink
 from vpcflow.records.line_blocks import Truncated, parse_gzip_file
 from vpcflow.records.parquet_codec import RowGroup, row_groups
 from vpcflow.records.pool import WORKERS, pool
-from vpcflow.records.text_codec import field_tokens, parse_block
+from vpcflow.records.text_codec import field_at, parse_block
 
 if TYPE_CHECKING:  # reader.py imports this module
     from vpcflow.records.reader import FlowLogInput
@@ -151,9 +151,7 @@ def _deliver(
     flow = job.flow
     before = lines.setdefault(id(flow), flow._first_line - 1)
     if isinstance(result, Truncated):
-        # The field the line was cut in: the one its last word would have been.
-        tokens = field_tokens(flow._layout)
-        field = tokens[min(len(bytes(result).split(b" ")), len(tokens)) - 1]
+        field = field_at(flow._layout, result, len(result))  # the field the line was cut in
         reason = f"gzip data ends early ({result.reason}); this line is cut off"
         sink(BadRecord(flow.name, before + 1, field, reason, bytes(result)))
         return

@@ -184,7 +184,7 @@ def open_flow_log(
         stream, head = None, _head_of(text)
         if not head:
             raise InputError("empty file: no header line and no records", source=name)
-    if head.lstrip()[:1] == b"{" or cwlogs.is_event_lines(head):
+    if _cloudwatch_json(head):
         # CloudWatch Logs JSON: held whole when the text is (it is small enough), else streamed
         # from the head on, so memory does not grow with the input.
         kind = None
@@ -359,7 +359,7 @@ def _small_gzip(raw: BinaryIO, magic: bytes, source: Source, name: str, log_form
     try:
         with igzip.open(source, "rb") as stream:
             head = _read_head(stream, name)
-        if not head or head.lstrip()[:1] == b"{":
+        if not head or _cloudwatch_json(head):
             return None
         plan = plan_text(head, name, log_format)
     except InputError:
@@ -422,6 +422,11 @@ def _inflate_whole(data: bytes) -> bytes | None:
         return igzip.decompress(data)
     except (EOFError, OSError, isal_zlib.error):
         return None
+
+
+def _cloudwatch_json(head: bytes) -> bool:
+    """Whether the input may be CloudWatch Logs JSON (payloads, or event lines after junk)."""
+    return head.lstrip()[:1] == b"{" or cwlogs.is_event_lines(head)
 
 
 def _head_of(text: bytes) -> bytes:

@@ -358,19 +358,29 @@ def _has_long_line(block: bytes | memoryview) -> bool:
 
 def _long_line(layout: TextLayout, line: bytes) -> tuple[str, str]:
     """The field a line is in when it passes MAX_LINE_BYTES, and why it is bad."""
-    tokens = field_tokens(layout)
-    index = min(len(line[:MAX_LINE_BYTES].split(b" ")) - 1, len(tokens) - 1)
-    return tokens[index], f"a line of {len(line)} bytes, longer than any flow log record ({MAX_LINE_BYTES} at most)"
+    reason = f"a line of {len(line)} bytes, longer than any flow log record ({MAX_LINE_BYTES} at most)"
+    return field_at(layout, line, MAX_LINE_BYTES), reason
 
 
 def _odd_byte(layout: TextLayout, line: bytes) -> tuple[str, str]:
     """The field holding a line's first byte AWS never writes, and the byte."""
-    pos = next(
-        i for i, b in enumerate(line) if b > 126 or (b < 32 and b not in (9, 10, 13)) or (b == 13 and i + 1 < len(line))
-    )  # fmt: skip
+    pos = first_odd_byte(line)
+    return field_at(layout, line, pos), f"byte 0x{line[pos]:02x}: bytes AWS never writes (binary or non-ASCII text)"
+
+
+def first_odd_byte(data: bytes) -> int | None:
+    """Where the first byte AWS never writes is: a control byte but tab and line ends, DEL or
+    non-ASCII; a CR only where it does not end a line (the CSV parser would take it for one)."""
+    for i, b in enumerate(data):
+        if b > 126 or (b < 32 and b not in (9, 10, 13)) or (b == 13 and data[i + 1 : i + 2] not in (b"\n", b"")):
+            return i
+    return None
+
+
+def field_at(layout: TextLayout, line: bytes, pos: int) -> str:
+    """The field byte `pos` of a line falls in, by the blanks before it (past the last field: the last)."""
     tokens = field_tokens(layout)
-    index = min(len(line[:pos].split(b" ")) - 1, len(tokens) - 1)
-    return tokens[index], f"byte 0x{line[pos]:02x}: bytes AWS never writes (binary or non-ASCII text)"
+    return tokens[min(line.count(b" ", 0, pos), len(tokens) - 1)]
 
 
 def field_tokens(layout: TextLayout) -> list[str]:
